@@ -1,0 +1,3 @@
+DROP TABLE dispatch_state;
+DROP TABLE delivery_attempts;
+DROP TABLE messages;

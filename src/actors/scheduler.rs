@@ -1,0 +1,185 @@
+//! Scheduler: claims due messages and hands them to the sender.
+//! State: the store, the sender's address, the batch size and lease, a one-permit lock that
+//! keeps ticks from overlapping, and whether claiming has been stopped (shutdown).
+//! Receives: [`Tick`] (its own timer: once at start, then every `SCHEDULER_INTERVAL`; or a
+//! test), [`StopClaiming`]. Emits: [`Deliver`] to the sender, awaited (back-pressure: the tick
+//! ends when its batch has been delivered, retried or handed back).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::sync::Mutex;
+
+use super::sender::{Deliver, DeliveryReport};
+use crate::db::Store;
+use crate::monitor::Monitor;
+
+pub struct Scheduler {
+    store: Store,
+    sender: Recipient<Deliver>,
+    monitor: Arc<Monitor>,
+    interval: Duration,
+    batch_size: u32,
+    lease: Duration,
+    worker: String,
+    in_tick: Arc<Mutex<()>>,
+    stopped: bool,
+    timer: Option<SpawnHandle>,
+}
+
+impl Scheduler {
+    pub fn new(
+        store: Store,
+        sender: Recipient<Deliver>,
+        monitor: Arc<Monitor>,
+        settings: &crate::config::SchedulerSettings,
+        worker: String,
+    ) -> Self {
+        Self {
+            store,
+            sender,
+            monitor,
+            interval: settings.interval,
+            batch_size: settings.batch_size,
+            lease: settings.lease,
+            worker,
+            in_tick: Arc::new(Mutex::new(())),
+            stopped: false,
+            timer: None,
+        }
+    }
+}
+
+impl Actor for Scheduler {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        ctx.notify(Tick);
+        self.timer = Some(ctx.run_interval(self.interval, |_, ctx| ctx.notify(Tick)));
+    }
+}
+
+/// Claim and deliver one batch now.
+#[derive(Message)]
+#[rtype(result = "TickOutcome")]
+pub struct Tick;
+
+/// What a tick did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TickOutcome {
+    /// Claimed this many messages; the report says what became of them.
+    Claimed(DeliveryReport),
+    /// Nothing was due.
+    Idle,
+    /// Dispatch is stopped (in the database).
+    Inactive,
+    /// The previous tick is still running; this one was skipped.
+    Busy,
+    /// Claiming was stopped for shutdown.
+    Stopped,
+    /// The database could not be reached or the sender was gone.
+    Failed(String),
+}
+
+impl Handler<Tick> for Scheduler {
+    type Result = ResponseFuture<TickOutcome>;
+
+    fn handle(&mut self, _: Tick, _: &mut Self::Context) -> Self::Result {
+        if self.stopped {
+            return Box::pin(async { TickOutcome::Stopped });
+        }
+        let Ok(guard) = Arc::clone(&self.in_tick).try_lock_owned() else {
+            return Box::pin(async { TickOutcome::Busy });
+        };
+        let (store, sender, monitor) = (
+            self.store.clone(),
+            self.sender.clone(),
+            Arc::clone(&self.monitor),
+        );
+        let (limit, lease, worker) = (self.batch_size, self.lease, self.worker.clone());
+        Box::pin(async move {
+            let started = Instant::now();
+            let outcome = tick(&store, &sender, &monitor, limit, lease, worker).await;
+            monitor
+                .metrics
+                .tick_duration
+                .observe(started.elapsed().as_secs_f64());
+            if !matches!(outcome, TickOutcome::Failed(_)) {
+                monitor.tick_finished(chrono::Utc::now());
+            }
+            drop(guard);
+            outcome
+        })
+    }
+}
+
+async fn tick(
+    store: &Store,
+    sender: &Recipient<Deliver>,
+    monitor: &Monitor,
+    limit: u32,
+    lease: Duration,
+    worker: String,
+) -> TickOutcome {
+    let claimed = store
+        .run(move |s| {
+            let active = s.dispatch_active()?;
+            let claims = if active {
+                s.claim_due(limit, lease, &worker)?
+            } else {
+                Vec::new()
+            };
+            Ok((active, claims))
+        })
+        .await;
+    let (active, claims) = match claimed {
+        Ok(found) => {
+            monitor.database.succeeded();
+            found
+        }
+        Err(e) => {
+            monitor.database.failed(&e);
+            monitor
+                .metrics
+                .store_errors
+                .with_label_values(&["claim"])
+                .inc();
+            return TickOutcome::Failed(e.to_string());
+        }
+    };
+    monitor.metrics.dispatch_active.set(i64::from(active));
+    if !active {
+        return TickOutcome::Inactive;
+    }
+    monitor.metrics.claim_batch.observe(claims.len() as f64);
+    if claims.is_empty() {
+        return TickOutcome::Idle;
+    }
+    tracing::info!(count = claims.len(), "claimed messages");
+    match sender.send(Deliver(claims)).await {
+        Ok(report) => TickOutcome::Claimed(report),
+        // The claims stay `sending` until their lease expires, then any instance reclaims them.
+        Err(e) => TickOutcome::Failed(format!("sender unavailable: {e}")),
+    }
+}
+
+/// Stop claiming (shutdown). Resolves once the tick in progress, if any, has finished.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopClaiming;
+
+impl Handler<StopClaiming> for Scheduler {
+    type Result = ResponseFuture<()>;
+
+    fn handle(&mut self, _: StopClaiming, ctx: &mut Self::Context) -> Self::Result {
+        self.stopped = true;
+        if let Some(timer) = self.timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let in_tick = Arc::clone(&self.in_tick);
+        Box::pin(async move {
+            drop(in_tick.lock().await);
+        })
+    }
+}

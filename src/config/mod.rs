@@ -1,0 +1,244 @@
+//! Settings: every knob Herald has, read once from the environment at startup, typed and
+//! validated. A bad value stops startup with an error naming the variable. There are no
+//! globals: `Application::build` takes a `Settings`, so tests run several configurations.
+
+mod env;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine;
+
+pub use env::{ConfigError, Env, Secret, parse_duration};
+
+use crate::domain::RetryPolicy;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen_addr: SocketAddr,
+    pub database: DatabaseSettings,
+    pub cache: CacheSettings,
+    pub webhook: WebhookSettings,
+    pub producer: ProducerSettings,
+    pub scheduler: SchedulerSettings,
+    pub retry: RetryPolicy,
+    pub content_max_chars: usize,
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+    /// When set, the API (not health, metrics or docs) requires `Authorization: Bearer <token>`.
+    pub api_token: Option<Secret<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: Secret<String>,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    pub url: Secret<String>,
+    /// Put before every key (`{prefix}message:{id}`); lets tests and tenants share a Redis.
+    pub prefix: String,
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub url: String,
+    pub auth_key: Option<Secret<String>>,
+    /// The decoded key of a `whsec_<base64>` secret.
+    pub signing_key: Option<Secret<Vec<u8>>>,
+    pub timeout: Duration,
+    /// Deliveries in flight at once, per instance.
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProducerSettings {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub batch: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    pub interval: Duration,
+    pub batch_size: u32,
+    /// How long a claim is owned; a `sending` row whose lease ran out is claimable again.
+    pub lease: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|var| std::env::var(var).ok())
+    }
+
+    /// Reads any environment; unset variables take their documented defaults.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env::new(lookup);
+        let listen = env.string("LISTEN_ADDR", "0.0.0.0:8080");
+        let listen_addr = listen.parse().map_err(|_| {
+            ConfigError::new("LISTEN_ADDR", Some(&listen), "host:port, e.g. 0.0.0.0:8080")
+        })?;
+
+        let webhook = WebhookSettings {
+            url: webhook_url(&env)?,
+            auth_key: env.secret("WEBHOOK_AUTH_KEY"),
+            signing_key: signing_key(&env)?,
+            timeout: env.duration("WEBHOOK_TIMEOUT", "10s")?,
+            concurrency: env.number("SENDER_CONCURRENCY", 16, (1, 1024))?,
+        };
+        let scheduler = SchedulerSettings {
+            interval: env.duration("SCHEDULER_INTERVAL", "2m")?,
+            batch_size: env.number("BATCH_SIZE", 2, (1, 1000))?,
+            lease: env.duration("LEASE_DURATION", "60s")?,
+        };
+        if scheduler.lease < webhook.timeout + Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                "LEASE_DURATION",
+                Some(&humantime::format_duration(scheduler.lease).to_string()),
+                "at least WEBHOOK_TIMEOUT + 1s, so that a delivery ends before its claim can be taken over",
+            ));
+        }
+        let schedule = env.durations("RETRY_SCHEDULE", "10s,1m,5m,15m")?;
+        let retry_after_cap = env.duration("RETRY_AFTER_MAX", "1h")?;
+
+        Ok(Self {
+            listen_addr,
+            database: DatabaseSettings {
+                url: Secret::new(
+                    env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/herald"),
+                ),
+                pool_size: env.number("DATABASE_POOL_SIZE", 10, (1, 200))?,
+            },
+            cache: CacheSettings {
+                url: Secret::new(env.string("REDIS_URL", "redis://127.0.0.1:6379")),
+                prefix: env.string("CACHE_PREFIX", ""),
+                ttl: env.duration("CACHE_TTL", "24h")?,
+            },
+            webhook,
+            producer: ProducerSettings {
+                enabled: env.boolean("PRODUCER_ENABLED", true)?,
+                interval: env.duration("PRODUCER_INTERVAL", "30s")?,
+                batch: env.number("PRODUCER_BATCH", 1, (1, 10_000))?,
+            },
+            scheduler,
+            retry: RetryPolicy::new(schedule, 0.2, retry_after_cap),
+            content_max_chars: env.number("CONTENT_MAX_CHARS", 160, (1, 10_000))?,
+            shutdown_grace: env.duration("SHUTDOWN_GRACE", "10s")?,
+            log_format: match env
+                .string("LOG_FORMAT", "pretty")
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "pretty" => LogFormat::Pretty,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(ConfigError::new(
+                        "LOG_FORMAT",
+                        Some(other),
+                        "pretty or json",
+                    ));
+                }
+            },
+            api_token: env.secret("API_TOKEN"),
+        })
+    }
+}
+
+fn webhook_url(env: &Env<'_>) -> Result<String, ConfigError> {
+    let url = env.string("WEBHOOK_URL", "http://127.0.0.1:9090/webhook");
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(url),
+        _ => Err(ConfigError::new(
+            "WEBHOOK_URL",
+            Some(&url),
+            "an http:// or https:// URL",
+        )),
+    }
+}
+
+fn signing_key(env: &Env<'_>) -> Result<Option<Secret<Vec<u8>>>, ConfigError> {
+    let Some(raw) = env.get("WEBHOOK_SECRET") else {
+        return Ok(None);
+    };
+    let expected = "whsec_ followed by base64 (Standard Webhooks secret)";
+    let encoded = raw
+        .trim()
+        .strip_prefix("whsec_")
+        .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", None, expected))?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .map_err(|_| ConfigError::new("WEBHOOK_SECRET", None, expected))?;
+    if key.is_empty() {
+        return Err(ConfigError::new("WEBHOOK_SECRET", None, expected));
+    }
+    Ok(Some(Secret::new(key)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(&|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_work_for_local_use() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.listen_addr.port(), 8080);
+        assert_eq!(s.scheduler.batch_size, 2);
+        assert_eq!(s.scheduler.interval, Duration::from_secs(120));
+        assert_eq!(s.producer.interval, Duration::from_secs(30));
+        assert_eq!(s.retry.max_attempts(), 5);
+        assert_eq!(s.content_max_chars, 160);
+        assert_eq!(s.cache.ttl, Duration::from_secs(86_400));
+        assert!(s.producer.enabled);
+    }
+
+    #[test]
+    fn a_bad_secret_is_refused_without_echoing_it() {
+        let err = settings(&[("WEBHOOK_SECRET", "not-a-secret")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("WEBHOOK_SECRET") && !err.contains("not-a-secret"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_lease_must_outlast_the_webhook_timeout() {
+        let err = settings(&[("WEBHOOK_TIMEOUT", "30s"), ("LEASE_DURATION", "20s")]).unwrap_err();
+        assert_eq!(err.var, "LEASE_DURATION");
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("BATCH_SIZE", "many"),
+            ("WEBHOOK_URL", "ftp://x"),
+            ("LOG_FORMAT", "xml"),
+            ("PRODUCER_ENABLED", "perhaps"),
+            ("LISTEN_ADDR", "here"),
+            ("SCHEDULER_INTERVAL", "2 fortnights"),
+        ] {
+            let err = settings(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Values that cross the store boundary, and the diesel rows they are read from.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::schema::{delivery_attempts, messages};
+use crate::domain::{Content, MessageStatus, OutcomeKind, Recipient};
+
+/// A message to create. `send_at` delays its first attempt.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: Uuid,
+    pub recipient: Recipient,
+    pub content: Content,
+    pub send_at: Option<DateTime<Utc>>,
+    /// `(key, fingerprint of the request)` for idempotent creation.
+    pub idempotency: Option<(String, String)>,
+}
+
+impl NewMessage {
+    pub fn new(recipient: Recipient, content: Content) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            recipient,
+            content,
+            send_at: None,
+            idempotency: None,
+        }
+    }
+}
+
+/// A stored message, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub recipient: String,
+    pub content: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A claimed message: owned by this worker until `deadline` (a local monotonic instant, taken
+/// before the claim was made, so it never outlives the lease held in the database).
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub id: Uuid,
+    pub token: Uuid,
+    /// The number of this attempt (1 for the first).
+    pub attempt: u32,
+    pub recipient: String,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub deadline: Instant,
+}
+
+/// One delivery attempt, to be stored with the outcome.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u32,
+    pub kind: OutcomeKind,
+    pub status_code: Option<u16>,
+    pub error_class: Option<&'static str>,
+    pub excerpt: Option<String>,
+}
+
+/// What an attempt does to its message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finish {
+    Sent {
+        message_id: Option<String>,
+    },
+    /// Back to `pending`, due `after` from now (the database's now).
+    Retry {
+        after: std::time::Duration,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+}
+
+/// Whether the guarded update applied, and the stored time of sending when it did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FinishResult {
+    Applied {
+        sent_at: Option<DateTime<Utc>>,
+    },
+    /// Another worker owns the row now (our lease expired): nothing was changed.
+    Stale,
+}
+
+/// A stored attempt, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Queryable, Selectable)]
+#[diesel(table_name = delivery_attempts)]
+pub struct AttemptRow {
+    #[serde(skip)]
+    pub id: i64,
+    #[serde(skip)]
+    pub message_id: Uuid,
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub outcome: String,
+    pub status_code: Option<i32>,
+    pub error_class: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// Which messages to list. `status: None` lists every status.
+#[derive(Debug, Clone)]
+pub struct ListFilter {
+    pub status: Option<MessageStatus>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub messages: Vec<MessageRecord>,
+    pub total: i64,
+}
+
+/// Counts per status and the age of the oldest due message.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StatusCounts {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    /// Seconds since the oldest pending message became due; 0 when none is due.
+    pub oldest_due_age_seconds: f64,
+}
+
+#[derive(Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = messages)]
+pub(super) struct MessageRow {
+    pub id: Uuid,
+    pub recipient: String,
+    pub content: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub claim_token: Option<Uuid>,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub request_fingerprint: Option<String>,
+}
+
+impl MessageRow {
+    pub(super) fn into_record(self) -> MessageRecord {
+        MessageRecord {
+            id: self.id,
+            recipient: self.recipient,
+            // The CHECK constraint admits only known statuses.
+            status: self.status.parse().unwrap_or(MessageStatus::Failed),
+            content: self.content,
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            message_id: self.message_id,
+            last_error: self.last_error,
+            sent_at: self.sent_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = messages)]
+pub(super) struct InsertMessage<'a> {
+    pub id: Uuid,
+    pub recipient: &'a str,
+    pub content: &'a str,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub idempotency_key: Option<&'a str>,
+    pub request_fingerprint: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewMessage> for InsertMessage<'a> {
+    fn from(m: &'a NewMessage) -> Self {
+        Self {
+            id: m.id,
+            recipient: m.recipient.as_str(),
+            content: m.content.as_str(),
+            next_attempt_at: m.send_at,
+            idempotency_key: m.idempotency.as_ref().map(|(k, _)| k.as_str()),
+            request_fingerprint: m.idempotency.as_ref().map(|(_, f)| f.as_str()),
+        }
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = delivery_attempts)]
+pub(super) struct InsertAttempt<'a> {
+    pub message_id: Uuid,
+    pub attempt: i32,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i32,
+    pub outcome: &'a str,
+    pub status_code: Option<i32>,
+    pub error_class: Option<&'a str>,
+    pub response_excerpt: Option<&'a str>,
+}
+
+impl<'a> InsertAttempt<'a> {
+    pub(super) fn new(message_id: Uuid, a: &'a AttemptRecord) -> Self {
+        Self {
+            message_id,
+            attempt: a.attempt as i32,
+            started_at: a.started_at,
+            duration_ms: a.duration_ms as i32,
+            outcome: a.kind.as_str(),
+            status_code: a.status_code.map(i32::from),
+            error_class: a.error_class,
+            response_excerpt: a.excerpt.as_deref(),
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! SQL, one function per operation, each taking a connection. `queue` holds the claim/finish
+//! protocol; `messages` the reads and the API's state changes.
+
+mod messages;
+mod queue;
+
+pub(super) use messages::{
+    cancel, counts, get, insert, insert_idempotent, list, retry, sync_content_limit,
+};
+pub(super) use queue::{claim_due, finish, release};

@@ -1,0 +1,195 @@
+//! Message values: the recipient (E.164), the content (bounded, in characters) and the status.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value was refused at the edge; the text is meant for a person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ValidationError(pub String);
+
+/// A phone number in E.164 form: `+`, a non-zero digit, 7 to 15 digits in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Recipient(String);
+
+impl Recipient {
+    /// Accepts E.164, tolerating the usual separators (spaces, dashes, dots, parentheses),
+    /// which are removed: `+90 (555) 123-45-67` becomes `+905551234567`.
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        let trimmed = raw.trim();
+        let Some(rest) = trimmed.strip_prefix('+') else {
+            return Err(ValidationError(
+                "recipient must be an E.164 phone number starting with '+', e.g. +905551234567"
+                    .into(),
+            ));
+        };
+        let mut digits = String::with_capacity(rest.len());
+        for c in rest.chars() {
+            match c {
+                '0'..='9' => digits.push(c),
+                ' ' | '-' | '.' | '(' | ')' => {}
+                _ => {
+                    return Err(ValidationError(format!(
+                        "recipient contains '{c}'; an E.164 number has only digits after '+'"
+                    )));
+                }
+            }
+        }
+        if !(7..=15).contains(&digits.len()) || digits.starts_with('0') {
+            return Err(ValidationError(
+                "recipient must have 7 to 15 digits after '+', the first not 0 (E.164)".into(),
+            ));
+        }
+        Ok(Self(format!("+{digits}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Recipient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Message text: not blank, at most `max_chars` characters (Unicode scalar values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Content(String);
+
+impl Content {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, ValidationError> {
+        if raw.trim().is_empty() {
+            return Err(ValidationError("content must not be empty or blank".into()));
+        }
+        let count = raw.chars().count();
+        if count > max_chars {
+            return Err(ValidationError(format!(
+                "content is {count} characters long; the limit is {max_chars}"
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    /// Cuts `raw` to at most `max_chars` characters (never inside a character), for generated text.
+    pub fn truncated(raw: &str, max_chars: usize) -> Result<Self, ValidationError> {
+        let cut: String = raw.chars().take(max_chars).collect();
+        Self::parse(cut.trim_end(), max_chars)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where a message is in its life. Stored as text with a CHECK constraint listing these values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    /// Waiting for `next_attempt_at`.
+    Pending,
+    /// Claimed by a worker holding a lease.
+    Sending,
+    /// Accepted by the webhook.
+    Sent,
+    /// Given up: permanent error or retries exhausted.
+    Failed,
+    /// Cancelled before it was sent; never sent.
+    Cancelled,
+}
+
+impl MessageStatus {
+    pub const ALL: [MessageStatus; 5] = [
+        Self::Pending,
+        Self::Sending,
+        Self::Sent,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl FromStr for MessageStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| ValidationError(format!("unknown status '{s}'")))
+    }
+}
+
+impl fmt::Display for MessageStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipient_is_normalised_to_e164() {
+        let r = Recipient::parse(" +90 (555) 123-45-67 ").unwrap();
+        assert_eq!(r.as_str(), "+905551234567");
+    }
+
+    #[test]
+    fn recipient_without_plus_or_with_letters_or_bad_length_is_refused() {
+        for bad in [
+            "905551234567",
+            "+90555abc4567",
+            "+0555123456",
+            "+12345",
+            "+1234567890123456",
+            "",
+        ] {
+            assert!(Recipient::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn content_limit_counts_characters_not_bytes() {
+        let turkish = "ğ".repeat(160);
+        assert_eq!(turkish.len(), 320);
+        assert!(Content::parse(&turkish, 160).is_ok());
+        let err = Content::parse(&"ğ".repeat(161), 160).unwrap_err();
+        assert!(err.0.contains("161"), "{err}");
+    }
+
+    #[test]
+    fn blank_content_is_refused() {
+        assert!(Content::parse("   \n", 160).is_err());
+        assert!(Content::parse("", 160).is_err());
+    }
+
+    #[test]
+    fn truncated_cuts_on_character_boundaries() {
+        let c = Content::truncated(&"é".repeat(200), 160).unwrap();
+        assert_eq!(c.as_str().chars().count(), 160);
+    }
+
+    #[test]
+    fn status_round_trips_through_text() {
+        for s in MessageStatus::ALL {
+            assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), s);
+        }
+        assert!("sending ".parse::<MessageStatus>().is_err());
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure domain types: no I/O, no framework. Everything here is unit-tested in place.
+//!
+//! - [`Recipient`], [`Content`]: newtypes that parse at the edge; an invalid value cannot exist.
+//! - [`MessageStatus`]: the closed set of states a message goes through.
+//! - [`AttemptOutcome`]: what one delivery attempt produced.
+//! - [`RetryPolicy`]: the pure decision "retry when, or give up".
+
+mod message;
+mod outcome;
+mod retry;
+
+pub use message::{Content, MessageStatus, Recipient, ValidationError};
+pub use outcome::{AttemptOutcome, ErrorClass, OutcomeKind};
+pub use retry::{Decision, RetryPolicy};

@@ -1,0 +1,56 @@
+//! `POST /messages/start` and `POST /messages/stop`: the dispatch switch, stored in the database
+//! so that every instance obeys it and it survives restarts.
+
+use actix_web::{HttpResponse, post, web};
+
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+use super::views::DispatchState;
+
+async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse, ApiError> {
+    state
+        .store
+        .run(move |s| s.set_dispatch_active(active))
+        .await?;
+    state.monitor.metrics.dispatch_active.set(i64::from(active));
+    tracing::info!(active, "dispatch switched");
+    let (message, status) = if active {
+        ("Automatic message sending started", "active")
+    } else {
+        ("Automatic message sending stopped", "inactive")
+    };
+    Ok(HttpResponse::Ok().json(DispatchState {
+        message: message.into(),
+        status: status.into(),
+    }))
+}
+
+/// Start automatic sending (idempotent). Every instance resumes claiming at its next tick.
+#[utoipa::path(
+    tag = "dispatch",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = DispatchState,
+         example = json!({"message": "Automatic message sending started", "status": "active"})),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+    )
+)]
+#[post("/messages/start")]
+pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    switch(state, true).await
+}
+
+/// Stop automatic sending (idempotent). No new claims; deliveries in flight finish.
+#[utoipa::path(
+    tag = "dispatch",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = DispatchState,
+         example = json!({"message": "Automatic message sending stopped", "status": "inactive"})),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+    )
+)]
+#[post("/messages/stop")]
+pub async fn stop(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    switch(state, false).await
+}

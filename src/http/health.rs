@@ -1,0 +1,141 @@
+//! `GET /health` and `GET /metrics`: what operators and orchestrators look at.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, web};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::state::AppState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`; `degraded` when the cache is down or dispatch is stalled; `down` when the database is.
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    pub timestamp: DateTime<Utc>,
+    pub checks: Checks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    pub database: Check,
+    pub cache: Check,
+    pub dispatcher: DispatcherCheck,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    /// `up` or `down`.
+    #[schema(example = "up")]
+    pub status: &'static str,
+    /// The cause, when down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DispatcherCheck {
+    /// `active`, `inactive`, `stalled` (active, but no tick finished within two intervals), or
+    /// `unknown` (the database cannot say).
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub last_tick_at: Option<DateTime<Utc>>,
+}
+
+impl Check {
+    fn of(result: Result<(), String>) -> Self {
+        match result {
+            Ok(()) => Self {
+                status: "up",
+                error: None,
+            },
+            Err(error) => Self {
+                status: "down",
+                error: Some(error),
+            },
+        }
+    }
+}
+
+async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result<T, String> {
+    match tokio::time::timeout(CHECK_TIMEOUT, f).await {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer within {}s", CHECK_TIMEOUT.as_secs())),
+    }
+}
+
+/// Liveness and the state of each dependency. 200 unless the database is down (503).
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up (possibly degraded)", body = Health,
+         example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up"},"cache":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
+        (status = 503, description = "The database is down", body = Health),
+    )
+)]
+#[get("/health")]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let (db, active, cache) = tokio::join!(
+        within(state.store.run(|s| s.ping())),
+        within(state.store.run(|s| s.dispatch_active())),
+        within(state.cache.ping()),
+    );
+    let now = Utc::now();
+    let dispatcher = match active {
+        Ok(true) if state.monitor.is_stalled(now, state.started_at) => "stalled",
+        Ok(true) => "active",
+        Ok(false) => "inactive",
+        Err(_) => "unknown",
+    };
+    let cache = cache.inspect_err(|e| state.monitor.cache.failed(e));
+    let status = match (&db, &cache) {
+        (Err(_), _) => "down",
+        (Ok(()), Err(_)) => "degraded",
+        _ if dispatcher == "stalled" => "degraded",
+        _ => "ok",
+    };
+    let body = Health {
+        status,
+        timestamp: now,
+        checks: Checks {
+            database: Check::of(db),
+            cache: Check::of(cache),
+            dispatcher: DispatcherCheck {
+                status: dispatcher,
+                last_tick_at: state.monitor.last_tick(),
+            },
+        },
+    };
+    if status == "down" {
+        HttpResponse::ServiceUnavailable().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    }
+}
+
+/// Prometheus text exposition of Herald's metrics.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain",
+               body = String, example = "herald_deliveries_total{outcome=\"success\"} 42"))
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = &state.monitor.metrics;
+    match state.store.run(|s| s.counts()).await {
+        Ok(counts) => metrics.observe_counts(&counts),
+        Err(e) => state.monitor.database.failed(&e),
+    }
+    if let Ok(Ok(active)) =
+        tokio::time::timeout(CHECK_TIMEOUT, state.store.run(|s| s.dispatch_active())).await
+    {
+        metrics.dispatch_active.set(i64::from(active));
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}

@@ -1,0 +1,134 @@
+//! `GET /messages`: listing, with its query parameters parsed into a typed filter at the edge.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+use super::views::{MessageList, MessageView};
+use crate::db::ListFilter;
+use crate::domain::MessageStatus;
+
+/// Query parameters of `GET /messages` (documented; parsed by hand for precise errors).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ListParams {
+    /// Page size, 1 to 100.
+    #[param(default = 10, minimum = 1, maximum = 100)]
+    limit: Option<u32>,
+    /// Messages to skip, 0 or more.
+    #[param(default = 0, minimum = 0)]
+    offset: Option<u64>,
+    /// `pending`, `sending`, `sent`, `failed`, `cancelled` or `all`.
+    #[param(default = "sent", example = "sent")]
+    status: Option<String>,
+}
+
+pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
+    let limit = match query.get("limit") {
+        None => 10,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest("limit must be a whole number from 1 to 100".into())
+            })?,
+    };
+    let offset = match query.get("offset") {
+        None => 0,
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= i64::MAX as u64)
+            .ok_or_else(|| {
+                ApiError::BadRequest("offset must be a whole number, 0 or more".into())
+            })?,
+    };
+    let status = match query.get("status").map(String::as_str) {
+        None => Some(MessageStatus::Sent),
+        Some("all") => None,
+        Some(raw) => Some(raw.parse::<MessageStatus>().map_err(|_| {
+            ApiError::BadRequest(
+                "status must be one of pending, sending, sent, failed, cancelled, all".into(),
+            )
+        })?),
+    };
+    Ok(ListFilter {
+        status,
+        limit,
+        offset,
+    })
+}
+
+/// List messages, newest first (by `sent_at` for sent messages, `created_at` otherwise).
+#[utoipa::path(
+    tag = "messages",
+    params(ListParams),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, body = MessageList),
+        (status = 400, body = ErrorBody, description = "A parameter is out of range",
+         example = json!({"error": "limit must be a whole number from 1 to 100", "status": "error"})),
+        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+    )
+)]
+#[get("/messages")]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = parse_list_filter(&query)?;
+    let page = state.store.run(move |s| s.list(&filter)).await?;
+    let messages: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
+    Ok(HttpResponse::Ok().json(MessageList {
+        count: messages.len(),
+        total: page.total,
+        messages,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_ten_sent_from_the_start() {
+        let f = parse_list_filter(&q(&[])).unwrap();
+        assert_eq!(
+            (f.limit, f.offset, f.status),
+            (10, 0, Some(MessageStatus::Sent))
+        );
+    }
+
+    #[test]
+    fn out_of_range_parameters_name_themselves() {
+        for (k, v) in [
+            ("limit", "0"),
+            ("limit", "101"),
+            ("limit", "x"),
+            ("offset", "-1"),
+            ("status", "done"),
+        ] {
+            match parse_list_filter(&q(&[(k, v)])) {
+                Err(ApiError::BadRequest(msg)) => assert!(msg.starts_with(k), "{msg}"),
+                other => panic!("{k}={v} gave {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse_list_filter(&q(&[("status", "all")])).unwrap().status,
+            None
+        );
+    }
+}

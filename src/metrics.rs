@@ -1,0 +1,171 @@
+//! Prometheus metrics, one registry per `Application` (no globals, so tests can run several).
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::db::StatusCounts;
+
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub messages: IntGaugeVec,
+    pub oldest_due_age: prometheus::Gauge,
+    pub deliveries: IntCounterVec,
+    pub delivery_latency: Histogram,
+    pub webhook_duration: HistogramVec,
+    pub claim_batch: Histogram,
+    pub tick_duration: Histogram,
+    pub cache_errors: IntCounter,
+    pub store_errors: IntCounterVec,
+    pub stale_finishes: IntCounter,
+    pub produced: IntCounter,
+    pub dispatch_active: IntGauge,
+}
+
+fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
+    // Names are static and distinct, so registration cannot collide.
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("metric names are unique");
+    metric
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let r = Registry::new_custom(Some("herald".into()), None).expect("valid prefix");
+        let seconds = |name: &str, help: &str, buckets: Vec<f64>| {
+            HistogramOpts::new(name, help).buckets(buckets)
+        };
+        let latency_buckets = vec![
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+        ];
+        let e2e_buckets = vec![
+            0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
+        ];
+        Self {
+            messages: register(
+                &r,
+                IntGaugeVec::new(Opts::new("messages", "Messages by status"), &["status"]).unwrap(),
+            ),
+            oldest_due_age: register(
+                &r,
+                prometheus::Gauge::new(
+                    "oldest_due_age_seconds",
+                    "Age of the oldest due pending message",
+                )
+                .unwrap(),
+            ),
+            deliveries: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "deliveries_total",
+                        "Delivery attempts by outcome (success, retryable, permanent)",
+                    ),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
+            delivery_latency: register(
+                &r,
+                Histogram::with_opts(seconds(
+                    "delivery_latency_seconds",
+                    "From a message's creation to its successful delivery",
+                    e2e_buckets,
+                ))
+                .unwrap(),
+            ),
+            webhook_duration: register(
+                &r,
+                HistogramVec::new(
+                    seconds(
+                        "webhook_request_duration_seconds",
+                        "Webhook request duration",
+                        latency_buckets.clone(),
+                    ),
+                    &["outcome"],
+                )
+                .unwrap(),
+            ),
+            claim_batch: register(
+                &r,
+                Histogram::with_opts(seconds(
+                    "claim_batch_size",
+                    "Messages claimed per scheduler tick",
+                    vec![
+                        0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 250.0, 500.0, 1000.0,
+                    ],
+                ))
+                .unwrap(),
+            ),
+            tick_duration: register(
+                &r,
+                Histogram::with_opts(seconds(
+                    "tick_duration_seconds",
+                    "Scheduler tick duration",
+                    latency_buckets,
+                ))
+                .unwrap(),
+            ),
+            cache_errors: register(
+                &r,
+                IntCounter::new("cache_errors_total", "Failed cache operations").unwrap(),
+            ),
+            store_errors: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new("store_errors_total", "Failed database operations"),
+                    &["operation"],
+                )
+                .unwrap(),
+            ),
+            stale_finishes: register(
+                &r,
+                IntCounter::new(
+                    "stale_finishes_total",
+                    "Outcomes dropped because the claim had been taken over",
+                )
+                .unwrap(),
+            ),
+            produced: register(
+                &r,
+                IntCounter::new("messages_produced_total", "Messages made by the producer")
+                    .unwrap(),
+            ),
+            dispatch_active: register(
+                &r,
+                IntGauge::new("dispatch_active", "1 when dispatch is active").unwrap(),
+            ),
+            registry: r,
+        }
+    }
+
+    pub fn observe_counts(&self, counts: &StatusCounts) {
+        for (status, n) in [
+            ("pending", counts.pending),
+            ("sending", counts.sending),
+            ("sent", counts.sent),
+            ("failed", counts.failed),
+            ("cancelled", counts.cancelled),
+        ] {
+            self.messages.with_label_values(&[status]).set(n);
+        }
+        self.oldest_due_age.set(counts.oldest_due_age_seconds);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        // Encoding into a Vec cannot fail for well-formed metrics.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

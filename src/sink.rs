@@ -1,0 +1,109 @@
+//! `herald sink`: a webhook receiver for demos, tests and benchmarks. It answers every POST with
+//! `202 {"message":"Accepted","messageId":"<uuid>"}` (or a 500 at the configured failure rate,
+//! after the configured latency) and counts requests and distinct `webhook-id`s at `GET /stats`,
+//! so duplicates show as `requests - failures > distinct_ids`.
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct SinkOptions {
+    pub port: u16,
+    /// Share of requests answered with 500, from 0 to 1.
+    pub failure_rate: f64,
+    /// Added before answering.
+    pub latency: Duration,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        Self {
+            port: 9090,
+            failure_rate: 0.0,
+            latency: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    failures: AtomicU64,
+    ids: Mutex<HashSet<String>>,
+}
+
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct SinkStats {
+    pub requests: u64,
+    pub failures: u64,
+    pub distinct_ids: u64,
+}
+
+async fn receive(
+    req: HttpRequest,
+    opts: web::Data<SinkOptions>,
+    counters: web::Data<Counters>,
+) -> HttpResponse {
+    if !opts.latency.is_zero() {
+        tokio::time::sleep(opts.latency).await;
+    }
+    counters.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(id) = req
+        .headers()
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        counters
+            .ids
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_owned());
+    }
+    if opts.failure_rate > 0.0 && unit() < opts.failure_rate {
+        counters.failures.fetch_add(1, Ordering::Relaxed);
+        return HttpResponse::InternalServerError()
+            .json(serde_json::json!({"message": "Injected failure"}));
+    }
+    HttpResponse::Accepted().json(serde_json::json!({
+        "message": "Accepted",
+        "messageId": uuid::Uuid::new_v4().to_string(),
+    }))
+}
+
+async fn stats(counters: web::Data<Counters>) -> HttpResponse {
+    HttpResponse::Ok().json(SinkStats {
+        requests: counters.requests.load(Ordering::Relaxed),
+        failures: counters.failures.load(Ordering::Relaxed),
+        distinct_ids: counters.ids.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
+    })
+}
+
+fn unit() -> f64 {
+    use fake::rand::RngExt;
+    fake::rand::rng().random::<f64>()
+}
+
+/// Binds and returns the server (to spawn or await) and the port it listens on.
+pub fn start(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
+    let listener = TcpListener::bind(("0.0.0.0", opts.port))?;
+    let port = listener.local_addr()?.port();
+    let opts = web::Data::new(opts);
+    let counters = web::Data::new(Counters::default());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(opts.clone())
+            .app_data(counters.clone())
+            .route("/stats", web::get().to(stats))
+            .default_service(web::post().to(receive))
+    })
+    .listen(listener)?
+    .run();
+    Ok((server, port))
+}

@@ -1,0 +1,224 @@
+//! `Application`: builds the store, cache, webhook client, actors and HTTP server from
+//! `Settings`, and owns the shutdown order. Tests build it on port 0 and drive it through
+//! [`Handles`].
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use tokio::sync::Notify;
+
+use crate::actors::{CacheWriter, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing};
+use crate::cache::{RedisCache, SentCache};
+use crate::config::Settings;
+use crate::db::{PgStore, Store};
+use crate::http::{self, AppState};
+use crate::monitor::Monitor;
+use crate::webhook::WebhookClient;
+
+/// How long a request waits for a database connection before answering 503.
+const DB_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    handles: Handles,
+}
+
+/// Everything a test (or the shutdown path) needs to reach inside a running application.
+#[derive(Clone)]
+pub struct Handles {
+    pub store: Store,
+    pub cache: Arc<dyn SentCache>,
+    pub monitor: Arc<Monitor>,
+    pub scheduler: Addr<Scheduler>,
+    pub sender: Addr<Sender>,
+    pub producer: Option<Addr<Producer>>,
+    server: ServerHandle,
+    grace: Duration,
+    stop: Arc<Notify>,
+}
+
+/// What shutdown did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Every delivery in flight finished within `SHUTDOWN_GRACE`.
+    pub drained: bool,
+}
+
+impl Application {
+    /// Runs migrations, binds the listener, starts the actors and the HTTP server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pg = PgStore::new(
+            settings.database.url.expose(),
+            settings.database.pool_size,
+            DB_CONNECT_TIMEOUT,
+        );
+        let max_chars = settings.content_max_chars;
+        let pg = tokio::task::spawn_blocking(move || pg.migrate(max_chars).map(|_| pg))
+            .await?
+            .context("could not prepare the database (DATABASE_URL)")?;
+        let store = Store::new(pg);
+        let cache: Arc<dyn SentCache> = Arc::new(
+            RedisCache::new(settings.cache.url.expose(), &settings.cache.prefix)
+                .context("invalid REDIS_URL")?,
+        );
+        Self::build_with(settings, store, cache).await
+    }
+
+    /// Builds on a given store and cache (the embedded mode and tests pass their own).
+    pub async fn build_with(
+        settings: Settings,
+        store: Store,
+        cache: Arc<dyn SentCache>,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen_addr).with_context(|| {
+            format!("could not listen on {} (LISTEN_ADDR)", settings.listen_addr)
+        })?;
+        let port = listener.local_addr()?.port();
+        let monitor = Arc::new(Monitor::new(settings.scheduler.interval));
+        let client = WebhookClient::new(settings.webhook.clone())
+            .context("could not build the HTTP client")?;
+
+        let cache_writer =
+            CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
+        let sender = Sender::new(
+            client,
+            store.clone(),
+            cache_writer.recipient(),
+            Arc::clone(&monitor),
+            settings.retry.clone(),
+            &settings.webhook,
+        )
+        .start();
+        let scheduler = Scheduler::new(
+            store.clone(),
+            sender.clone().recipient(),
+            Arc::clone(&monitor),
+            &settings.scheduler,
+            worker_id(),
+        )
+        .start();
+        let producer = settings.producer.enabled.then(|| {
+            Producer::new(
+                store.clone(),
+                Arc::clone(&monitor),
+                settings.producer.clone(),
+                settings.content_max_chars,
+            )
+            .start()
+        });
+
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            cache: Arc::clone(&cache),
+            monitor: Arc::clone(&monitor),
+            content_max_chars: settings.content_max_chars,
+            api_token: settings.api_token.clone(),
+            started_at: chrono::Utc::now(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .configure(http::configure)
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
+        .run();
+        tracing::info!(port, "herald listening");
+        let handles = Handles {
+            store,
+            cache,
+            monitor,
+            scheduler,
+            sender,
+            producer,
+            server: server.handle(),
+            grace: settings.shutdown_grace,
+            stop: Arc::new(Notify::new()),
+        };
+        Ok(Self {
+            port,
+            server,
+            handles,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handles(&self) -> Handles {
+        self.handles.clone()
+    }
+
+    /// Serves until SIGTERM, SIGINT or [`Handles::request_shutdown`], then shuts down in order.
+    pub async fn run_until_stopped(self) -> anyhow::Result<ShutdownReport> {
+        let server = actix_rt::spawn(self.server);
+        tokio::select! {
+            signal = wait_for_signal() => tracing::info!(signal, "shutdown requested"),
+            _ = self.handles.stop.notified() => tracing::info!("shutdown requested"),
+        }
+        let report = self.handles.shutdown().await;
+        server.await??;
+        Ok(report)
+    }
+}
+
+impl Handles {
+    pub fn request_shutdown(&self) {
+        self.stop.notify_one();
+    }
+
+    /// Stop accepting HTTP, stop claiming, hand back claims not started, and wait up to the
+    /// grace period for deliveries in flight.
+    async fn shutdown(&self) -> ShutdownReport {
+        self.server.stop(true).await;
+        if let Some(producer) = &self.producer {
+            producer.do_send(StopProducing);
+        }
+        let deadline = tokio::time::Instant::now() + self.grace;
+        // Draining first makes the tick in progress hand back what it has not started.
+        let drain = self.sender.send(Drain { grace: self.grace });
+        let stop = tokio::time::timeout_at(deadline, self.scheduler.send(StopClaiming));
+        let (drained, _) = tokio::join!(drain, stop);
+        let drained = drained.unwrap_or(false);
+        if drained {
+            tracing::info!("shutdown complete: every delivery finished");
+        } else {
+            tracing::warn!(
+                "shutdown grace ran out; unfinished claims return to the queue when their lease expires"
+            );
+        }
+        ShutdownReport { drained }
+    }
+}
+
+/// `host-pid-random`, stored as `claimed_by` to tell instances apart.
+fn worker_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "herald".into());
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &nonce[..8])
+}
+
+async fn wait_for_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        },
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! The HTTP side of one delivery attempt.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use serde::Serialize;
+
+use super::signing::sign;
+use crate::config::WebhookSettings;
+use crate::domain::{AttemptOutcome, ErrorClass};
+
+/// How much of a response is kept with the attempt.
+const EXCERPT_CHARS: usize = 256;
+/// How much of a response body is read at most.
+const BODY_LIMIT: usize = 64 * 1024;
+
+/// One attempt's result with its timing.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub outcome: AttemptOutcome,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    to: &'a str,
+    content: &'a str,
+}
+
+#[derive(Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+    settings: WebhookSettings,
+}
+
+impl WebhookClient {
+    pub fn new(settings: WebhookSettings) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .pool_max_idle_per_host(settings.concurrency)
+            .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { http, settings })
+    }
+
+    /// POSTs one message. `webhook_id` is the same for every attempt of a message.
+    pub async fn deliver(&self, webhook_id: &str, to: &str, content: &str) -> Delivery {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let outcome = self.attempt(webhook_id, to, content).await;
+        Delivery {
+            outcome,
+            started_at,
+            duration: clock.elapsed(),
+        }
+    }
+
+    async fn attempt(&self, webhook_id: &str, to: &str, content: &str) -> AttemptOutcome {
+        let body = match serde_json::to_vec(&Body { to, content }) {
+            Ok(body) => body,
+            Err(e) => return failed(ErrorClass::Request, e.to_string()),
+        };
+        let timestamp = Utc::now().timestamp();
+        let mut request = self
+            .http
+            .post(&self.settings.url)
+            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+            .header("webhook-id", webhook_id)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(key) = &self.settings.auth_key {
+            request = request.header("x-ins-auth-key", key.expose().as_str());
+        }
+        if let Some(key) = &self.settings.signing_key {
+            request = request.header(
+                "webhook-signature",
+                sign(key.expose(), webhook_id, timestamp, &body),
+            );
+        }
+        let response = match request.body(body).send().await {
+            Ok(response) => response,
+            Err(e) => return classify_error(&e),
+        };
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, Utc::now()));
+        let text = match read_limited(response).await {
+            Ok(text) => text,
+            Err(e) => return classify_error(&e),
+        };
+        let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
+        if (200..300).contains(&status) {
+            AttemptOutcome::Delivered {
+                status,
+                message_id: message_id_of(&text),
+                excerpt,
+            }
+        } else {
+            AttemptOutcome::Rejected {
+                status,
+                retry_after,
+                excerpt,
+            }
+        }
+    }
+}
+
+async fn read_limited(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_LIMIT.saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if buf.len() >= BODY_LIMIT {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+fn failed(class: ErrorClass, detail: String) -> AttemptOutcome {
+    AttemptOutcome::Failed { class, detail }
+}
+
+fn classify_error(e: &reqwest::Error) -> AttemptOutcome {
+    let class = if e.is_timeout() {
+        ErrorClass::Timeout
+    } else if e.is_connect() {
+        ErrorClass::Connect
+    } else if e.is_builder() {
+        ErrorClass::Request
+    } else {
+        ErrorClass::Transport
+    };
+    // The URL can hold credentials; keep only the error's own words.
+    failed(class, e.without_url_text())
+}
+
+trait WithoutUrl {
+    fn without_url_text(&self) -> String;
+}
+
+impl WithoutUrl for reqwest::Error {
+    fn without_url_text(&self) -> String {
+        let mut text = self.to_string();
+        if let Some(url) = self.url() {
+            text = text.replace(url.as_str(), "<webhook>");
+        }
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text.chars().take(EXCERPT_CHARS).collect()
+    }
+}
+
+/// The webhook's `messageId`, when its body is JSON that has one.
+fn message_id_of(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    match value.get("messageId")? {
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
+    (at - now).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_accepts_seconds_and_http_dates() {
+        let now = DateTime::parse_from_rfc3339("2015-10-21T07:27:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:26:00 GMT", now),
+            None
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn message_id_is_read_when_present_and_ignored_otherwise() {
+        assert_eq!(
+            message_id_of(r#"{"message":"Accepted","messageId":"67f2f8a8"}"#).as_deref(),
+            Some("67f2f8a8")
+        );
+        assert_eq!(message_id_of("not json"), None);
+        assert_eq!(message_id_of(r#"{"messageId":null}"#), None);
+    }
+}
