@@ -1,0 +1,245 @@
+//! Test harness: a database of its own per test (created, migrated by the app, dropped after),
+//! a Redis key prefix of its own, a scripted webhook, and Herald on a random port.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use herald::actors::{Tick, TickOutcome};
+use herald::db::{MessageRecord, NewMessage};
+use herald::domain::{Content, MessageStatus, Recipient};
+use herald::{Application, Handles, Settings, ShutdownReport};
+use uuid::Uuid;
+
+use crate::receiver::TestWebhook;
+
+pub fn pg_base() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+    owned: bool,
+}
+
+impl TestDb {
+    pub fn create() -> Self {
+        let name = format!("herald_test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&format!("{}/postgres", pg_base()))
+            .expect("PostgreSQL is reachable");
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        Self {
+            url: format!("{}/{name}", pg_base()),
+            name,
+            owned: true,
+        }
+    }
+
+    /// The same database for a second instance; only the original drops it.
+    pub fn share(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            owned: false,
+        }
+    }
+
+    pub fn connect(&self) -> PgConnection {
+        PgConnection::establish(&self.url).unwrap()
+    }
+
+    /// Runs SQL that returns nothing.
+    pub fn exec(&self, sql: &str) -> Result<usize, diesel::result::Error> {
+        diesel::sql_query(sql).execute(&mut self.connect())
+    }
+
+    pub fn count(&self, filter: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM messages WHERE {filter}"))
+            .get_result(&mut self.connect())
+            .unwrap();
+        n.n
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
+        if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", pg_base())) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// Settings for tests: fast intervals, producer off, the scheduler driven by the test.
+pub fn test_settings(
+    db_url: &str,
+    webhook_url: &str,
+    prefix: &str,
+    overrides: &[(&str, &str)],
+) -> Settings {
+    let mut env: HashMap<String, String> = [
+        ("LISTEN_ADDR", "127.0.0.1:0"),
+        ("DATABASE_URL", db_url),
+        ("REDIS_URL", &redis_url()),
+        ("CACHE_PREFIX", prefix),
+        ("WEBHOOK_URL", webhook_url),
+        ("WEBHOOK_TIMEOUT", "2s"),
+        ("LEASE_DURATION", "10s"),
+        ("PRODUCER_ENABLED", "false"),
+        ("SCHEDULER_INTERVAL", "1h"),
+        ("RETRY_SCHEDULE", "10ms,20ms,30ms,40ms"),
+        ("SHUTDOWN_GRACE", "5s"),
+        ("DATABASE_POOL_SIZE", "4"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        env.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_lookup(&|k| env.get(k).cloned()).expect("test settings are valid")
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub handles: Handles,
+    pub webhook: TestWebhook,
+    pub db: TestDb,
+    pub prefix: String,
+    pub http: reqwest::Client,
+    run: Option<tokio::task::JoinHandle<anyhow::Result<ShutdownReport>>>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::create();
+    let webhook = TestWebhook::start();
+    spawn_on(db, webhook, overrides).await
+}
+
+/// Starts Herald on an existing database and webhook (several instances share them).
+pub async fn spawn_on(db: TestDb, webhook: TestWebhook, overrides: &[(&str, &str)]) -> TestApp {
+    let prefix = format!("herald_test:{}:", Uuid::new_v4().simple());
+    let settings = test_settings(&db.url, &webhook.url, &prefix, overrides);
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handles = app.handles();
+    let run = Some(actix_rt::spawn(app.run_until_stopped()));
+    let test = TestApp {
+        address,
+        handles,
+        webhook,
+        db,
+        prefix,
+        http: reqwest::Client::new(),
+        run,
+    };
+    // The scheduler ticks once at start; let that tick end so tests drive the next ones.
+    wait_until("the first tick", Duration::from_secs(10), || async {
+        test.handles.monitor.last_tick().is_some()
+    })
+    .await;
+    test
+}
+
+/// Polls `check` every 20 ms until it holds; panics with `what` at the deadline.
+pub async fn wait_until<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub fn new_message(content: &str) -> NewMessage {
+    NewMessage::new(
+        Recipient::parse("+905551234567").unwrap(),
+        Content::parse(content, 160).unwrap(),
+    )
+}
+
+impl TestApp {
+    pub async fn insert(&self, n: usize) -> Vec<MessageRecord> {
+        let batch: Vec<NewMessage> = (0..n)
+            .map(|i| new_message(&format!("message {i}")))
+            .collect();
+        self.handles
+            .store
+            .run(move |s| s.insert(&batch))
+            .await
+            .unwrap()
+    }
+
+    pub async fn tick(&self) -> TickOutcome {
+        self.handles.scheduler.send(Tick).await.unwrap()
+    }
+
+    pub async fn message(&self, id: Uuid) -> MessageRecord {
+        self.handles.store.run(move |s| s.get(id)).await.unwrap().0
+    }
+
+    /// Ticks until the message reaches `status`.
+    pub async fn tick_until(&self, id: Uuid, status: MessageStatus) -> MessageRecord {
+        wait_until(
+            &format!("message to become {status}"),
+            Duration::from_secs(10),
+            || async {
+                self.tick().await;
+                self.message(id).await.status == status
+            },
+        )
+        .await;
+        self.message(id).await
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Shuts down as SIGTERM would and returns the report.
+    pub async fn shutdown(&mut self) -> ShutdownReport {
+        self.handles.request_shutdown();
+        self.run.take().unwrap().await.unwrap().unwrap()
+    }
+}

@@ -1,0 +1,151 @@
+//! A scripted webhook for tests: answers from a queue of replies (then a default), records every
+//! request, and can be told to wait before answering.
+
+use std::collections::VecDeque;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn accepted() -> Self {
+        Self::status(202).body(r#"{"message":"Accepted","messageId":"wh-fixed-id"}"#)
+    }
+
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            body: String::new(),
+            delay: Duration::ZERO,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn body(mut self, body: &str) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
+
+/// One request as the webhook saw it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub webhook_id: String,
+    pub timestamp: String,
+    pub signature: Option<String>,
+    pub auth_key: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("webhook body is JSON")
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    script: VecDeque<Reply>,
+    default: Option<Reply>,
+    received: Vec<Received>,
+}
+
+#[derive(Clone)]
+pub struct TestWebhook {
+    inner: Arc<Mutex<Inner>>,
+    pub url: String,
+}
+
+fn header(req: &HttpRequest, name: &str) -> Option<String> {
+    req.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>) -> HttpResponse {
+    let reply = {
+        let mut inner = hook.inner.lock().unwrap();
+        inner.received.push(Received {
+            webhook_id: header(&req, "webhook-id").unwrap_or_default(),
+            timestamp: header(&req, "webhook-timestamp").unwrap_or_default(),
+            signature: header(&req, "webhook-signature"),
+            auth_key: header(&req, "x-ins-auth-key"),
+            content_type: header(&req, "content-type"),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+        let next = inner.script.pop_front();
+        next.or_else(|| inner.default.clone())
+            .unwrap_or_else(Reply::accepted)
+    };
+    if !reply.delay.is_zero() {
+        tokio::time::sleep(reply.delay).await;
+    }
+    let mut response =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).unwrap());
+    for (name, value) in &reply.headers {
+        response.insert_header((*name, value.as_str()));
+    }
+    response.content_type("application/json").body(reply.body)
+}
+
+impl TestWebhook {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hook = Self {
+            inner: Arc::default(),
+            url: format!("http://127.0.0.1:{port}/hook"),
+        };
+        let data = web::Data::new(hook.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(handle))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        actix_rt::spawn(server);
+        hook
+    }
+
+    /// The next replies, in order; after them the default.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.inner.lock().unwrap().script.extend(replies);
+    }
+
+    pub fn always(&self, reply: Reply) {
+        self.inner.lock().unwrap().default = Some(reply);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.inner.lock().unwrap().received.clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.inner.lock().unwrap().received.len()
+    }
+}
