@@ -12,6 +12,7 @@ usage: herald [serve]                 run the dispatcher and its HTTP API
        herald migrate                 apply database migrations and exit
        herald sink [--port 9090] [--failure-rate 0.0] [--latency 0ms]
                                       run a webhook receiver for demos and benchmarks
+       herald health [URL]            exit 0 if URL (default: this instance's /health) answers 2xx
 Configuration is read from the environment; see README.md.";
 
 #[actix_web::main]
@@ -22,6 +23,7 @@ async fn main() -> ExitCode {
         "serve" => serve().await,
         "migrate" => migrate().await,
         "sink" => sink(&args[1..]).await,
+        "health" => health(args.get(1)).await,
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -66,6 +68,26 @@ async fn migrate() -> anyhow::Result<()> {
             applied.join(", ")
         }
     );
+    Ok(())
+}
+
+/// A probe for container healthchecks: no curl needed in the image.
+async fn health(url: Option<&String>) -> anyhow::Result<()> {
+    let url = match url {
+        Some(url) => url.clone(),
+        None => {
+            let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
+            let port = listen.rsplit(':').next().unwrap_or("8080");
+            format!("http://127.0.0.1:{port}/health")
+        }
+    };
+    let response = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?
+        .get(&url)
+        .send()
+        .await?;
+    anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
     Ok(())
 }
 

@@ -1,0 +1,46 @@
+# Herald: everyday commands. `make help` lists them.
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help run sink test lint fmt services services-install up down migrate compose-check bench
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+run: services ## Run Herald locally (needs a webhook: `make sink` in another terminal)
+	$(CARGO) run -- serve
+
+sink: ## Run the built-in webhook receiver on :9090
+	$(CARGO) run -- sink --port 9090
+
+test: services ## Run every test against local PostgreSQL and Redis
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --no-fail-fast; \
+	else \
+		$(CARGO) test --no-fail-fast; \
+	fi
+
+lint: ## rustfmt check and clippy with warnings denied
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+services: ## Start local PostgreSQL and Redis when they are not running
+	@./scripts/services.sh
+
+services-install: ## Install, then start, PostgreSQL and Redis (Debian)
+	@./scripts/services.sh --install
+
+up: ## docker compose up --build (app, db, redis, sink)
+	docker compose up --build
+
+down: ## docker compose down
+	docker compose down
+
+migrate: services ## Apply database migrations and exit
+	$(CARGO) run -- migrate
+
+compose-check: ## Validate compose.yaml without a Docker engine
+	docker-compose -f compose.yaml config -q
