@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help run sink test lint fmt services services-install up down migrate compose-check bench
+.PHONY: help run sink test lint fmt services services-install up down migrate compose-check openapi bench
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ down: ## docker compose down
 
 migrate: services ## Apply database migrations and exit
 	$(CARGO) run -- migrate
+
+openapi: ## Regenerate swagger/openapi.json and swagger/openapi.yaml from the code
+	$(CARGO) run -q -- openapi swagger
 
 compose-check: ## Validate compose.yaml without a Docker engine
 	docker-compose -f compose.yaml config -q

@@ -12,6 +12,7 @@ usage: herald [serve]                 run the dispatcher and its HTTP API
        herald migrate                 apply database migrations and exit
        herald sink [--port 9090] [--failure-rate 0.0] [--latency 0ms]
                                       run a webhook receiver for demos and benchmarks
+       herald openapi [DIR]           write openapi.json and openapi.yaml to DIR (default swagger/)
        herald health [URL]            exit 0 if URL (default: this instance's /health) answers 2xx
 Configuration is read from the environment; see README.md.";
 
@@ -24,6 +25,7 @@ async fn main() -> ExitCode {
         "migrate" => migrate().await,
         "sink" => sink(&args[1..]).await,
         "health" => health(args.get(1)).await,
+        "openapi" => openapi(args.get(1).map(String::as_str).unwrap_or("swagger")),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -71,6 +73,15 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn openapi(dir: &str) -> anyhow::Result<()> {
+    let dir = std::path::Path::new(dir);
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("openapi.json"), herald::http::docs::openapi_json())?;
+    std::fs::write(dir.join("openapi.yaml"), herald::http::docs::openapi_yaml())?;
+    println!("wrote {0}/openapi.json and {0}/openapi.yaml", dir.display());
+    Ok(())
+}
+
 /// A probe for container healthchecks: no curl needed in the image.
 async fn health(url: Option<&String>) -> anyhow::Result<()> {
     let url = match url {
@@ -87,7 +98,11 @@ async fn health(url: Option<&String>) -> anyhow::Result<()> {
         .get(&url)
         .send()
         .await?;
-    anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+    anyhow::ensure!(
+        response.status().is_success(),
+        "{url} answered {}",
+        response.status()
+    );
     Ok(())
 }
 

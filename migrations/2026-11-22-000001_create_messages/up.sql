@@ -42,6 +42,7 @@ CREATE TABLE delivery_attempts (
     response_excerpt TEXT
 );
 CREATE INDEX delivery_attempts_message ON delivery_attempts (message_id, attempt);
+CREATE INDEX delivery_attempts_started ON delivery_attempts (started_at);
 
 -- Dispatch state shared by every instance: exactly one row.
 CREATE TABLE dispatch_state (

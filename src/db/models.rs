@@ -142,6 +142,10 @@ pub struct StatusCounts {
     pub cancelled: i64,
     /// Seconds since the oldest pending message became due; 0 when none is due.
     pub oldest_due_age_seconds: f64,
+    /// Successful attempts in the last minute, across every instance.
+    pub deliveries_last_minute: i64,
+    /// Unsuccessful attempts in the last minute, across every instance.
+    pub failures_last_minute: i64,
 }
 
 #[derive(Debug, Queryable, Selectable, QueryableByName)]

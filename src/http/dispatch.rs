@@ -1,7 +1,7 @@
 //! `POST /messages/start` and `POST /messages/stop`: the dispatch switch, stored in the database
 //! so that every instance obeys it and it survives restarts.
 
-use actix_web::{HttpResponse, post, web};
+use actix_web::{HttpResponse, web};
 
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
@@ -27,30 +27,28 @@ async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse
 
 /// Start automatic sending (idempotent). Every instance resumes claiming at its next tick.
 #[utoipa::path(
-    tag = "dispatch",
-    security((), ("bearer" = [])),
+    post, path = "/messages/start", tag = "dispatch", operation_id = "startDispatch",
     responses(
-        (status = 200, body = DispatchState,
+        (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending started", "status": "active"})),
-        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable"),
     )
 )]
-#[post("/messages/start")]
 pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     switch(state, true).await
 }
 
 /// Stop automatic sending (idempotent). No new claims; deliveries in flight finish.
 #[utoipa::path(
-    tag = "dispatch",
-    security((), ("bearer" = [])),
+    post, path = "/messages/stop", tag = "dispatch", operation_id = "stopDispatch",
     responses(
-        (status = 200, body = DispatchState,
+        (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending stopped", "status": "inactive"})),
-        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable"),
     )
 )]
-#[post("/messages/stop")]
 pub async fn stop(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     switch(state, false).await
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -70,14 +70,13 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
 
 /// Liveness and the state of each dependency. 200 unless the database is down (503).
 #[utoipa::path(
-    tag = "operations",
+    get, path = "/health", tag = "operations", operation_id = "health", security(()),
     responses(
         (status = 200, description = "Up (possibly degraded)", body = Health,
          example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up"},"cache":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
         (status = 503, description = "The database is down", body = Health),
     )
 )]
-#[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (db, active, cache) = tokio::join!(
         within(state.store.run(|s| s.ping())),
@@ -119,11 +118,10 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text exposition of Herald's metrics.
 #[utoipa::path(
-    tag = "operations",
+    get, path = "/metrics", tag = "operations", operation_id = "metrics", security(()),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain",
                body = String, example = "herald_deliveries_total{outcome=\"success\"} 42"))
 )]
-#[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = &state.monitor.metrics;
     match state.store.run(|s| s.counts()).await {

@@ -1,14 +1,16 @@
-//! `GET /messages`: listing, with its query parameters parsed into a typed filter at the edge.
+//! Reading messages: `GET /messages` (query parsed into a typed filter at the edge) and
+//! `GET /messages/{id}` (with its delivery history).
 
 use std::collections::HashMap;
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::edge::parse_id;
 use super::error::{ApiError, ErrorBody};
 use super::state::AppState;
-use super::views::{MessageList, MessageView};
+use super::views::{AttemptView, MessageDetail, MessageList, MessageView};
 use crate::db::ListFilter;
 use crate::domain::MessageStatus;
 
@@ -67,17 +69,16 @@ pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, 
 
 /// List messages, newest first (by `sent_at` for sent messages, `created_at` otherwise).
 #[utoipa::path(
-    tag = "messages",
+    get, path = "/messages", tag = "messages", operation_id = "listMessages",
     params(ListParams),
-    security((), ("bearer" = [])),
     responses(
-        (status = 200, body = MessageList),
+        (status = 200, body = MessageList, description = "A page of messages"),
         (status = 400, body = ErrorBody, description = "A parameter is out of range",
          example = json!({"error": "limit must be a whole number from 1 to 100", "status": "error"})),
-        (status = 401, body = ErrorBody), (status = 503, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable"),
     )
 )]
-#[get("/messages")]
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<HashMap<String, String>>,
@@ -89,6 +90,31 @@ pub async fn list(
         count: messages.len(),
         total: page.total,
         messages,
+    }))
+}
+
+/// One message with every delivery attempt made for it.
+#[utoipa::path(
+    get, path = "/messages/{id}", tag = "messages", operation_id = "getMessage",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses(
+        (status = 200, body = MessageDetail, description = "The message and its attempts"),
+        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 404, body = ErrorBody, description = "No message with this id",
+         example = json!({"error": "no message with this id", "status": "error"})),
+        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(&id)?;
+    let (message, attempts) = state.store.run(move |s| s.get(id)).await?;
+    Ok(HttpResponse::Ok().json(MessageDetail {
+        message: message.into(),
+        delivery_attempts: attempts.into_iter().map(AttemptView::from).collect(),
     }))
 }
 

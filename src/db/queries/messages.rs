@@ -192,6 +192,21 @@ pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
         *slot = row.n;
         counts.oldest_due_age_seconds = counts.oldest_due_age_seconds.max(row.oldest_due_age);
     }
+    #[derive(QueryableByName)]
+    struct Recent {
+        #[diesel(sql_type = BigInt)]
+        ok: i64,
+        #[diesel(sql_type = BigInt)]
+        failed: i64,
+    }
+    let recent: Recent = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE outcome = 'success') AS ok,
+                count(*) FILTER (WHERE outcome <> 'success') AS failed
+         FROM delivery_attempts WHERE started_at > now() - interval '1 minute'",
+    )
+    .get_result(conn)?;
+    counts.deliveries_last_minute = recent.ok;
+    counts.failures_last_minute = recent.failed;
     Ok(counts)
 }
 

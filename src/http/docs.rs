@@ -1,0 +1,69 @@
+//! The OpenAPI document, generated from the handlers' annotations, and Swagger UI (assets
+//! embedded in the binary). `herald openapi` writes it to `swagger/`; a test checks for drift.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::{actions, create, dispatch, error, health, messages, stats, views};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Herald",
+        description = "Herald moves messages from PostgreSQL to a webhook, reliably: each message is \
+claimed by one instance, delivered with retries, and its outcome recorded. When `API_TOKEN` is set, \
+every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <token>`. Every error is \
+`{\"error\": \"...\", \"status\": \"error\"}`.",
+        license(name = "MIT"),
+    ),
+    paths(
+        messages::list, create::create, messages::get, actions::retry, actions::cancel,
+        dispatch::start, dispatch::stop, stats::stats, health::health, health::metrics,
+    ),
+    components(schemas(
+        error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
+        views::DispatchState, create::CreateMessage, stats::Stats, health::Health,
+    )),
+    tags(
+        (name = "messages", description = "Create, list, inspect, retry and cancel messages"),
+        (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
+        (name = "operations", description = "Health, statistics and metrics"),
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The document as committed in `swagger/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut json = openapi().to_pretty_json().expect("the document serialises");
+    json.push('\n');
+    json
+}
+
+/// The document as committed in `swagger/openapi.yaml`.
+pub fn openapi_yaml() -> String {
+    openapi().to_yaml().expect("the document serialises")
+}
+
+/// Swagger UI at `/swagger-ui/`, reading the document from `/api-docs/openapi.json`.
+pub fn swagger_ui() -> SwaggerUi {
+    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi())
+}

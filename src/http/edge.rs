@@ -1,0 +1,62 @@
+//! The framework's own failures in our error shape: JSON and query parsing, unknown routes,
+//! wrong methods, malformed ids. Also the body size limit.
+
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use uuid::Uuid;
+
+use super::error::ApiError;
+
+/// Request bodies larger than this get 413.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(BODY_LIMIT)
+        .error_handler(|err, _| {
+            let api = match &err {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(BODY_LIMIT),
+                JsonPayloadError::ContentType => {
+                    ApiError::UnsupportedMediaType("Content-Type must be application/json".into())
+                }
+                JsonPayloadError::Deserialize(e) if e.is_data() => {
+                    ApiError::BadRequest(format!("invalid body: {e}"))
+                }
+                JsonPayloadError::Deserialize(e) => {
+                    ApiError::BadRequest(format!("malformed JSON: {e}"))
+                }
+                other => ApiError::BadRequest(format!("unreadable body: {other}")),
+            };
+            api.into()
+        })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err: QueryPayloadError, _| {
+        ApiError::BadRequest(format!("invalid query string: {err}")).into()
+    })
+}
+
+/// For a path that exists, but not with this method.
+pub async fn method_not_allowed() -> HttpResponse {
+    ApiError::MethodNotAllowed.error_response()
+}
+
+/// For a path that does not exist.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound(format!("no route for {} {}", req.method(), req.path())).error_response()
+}
+
+/// `/swagger` and `/swagger/` lead to the UI.
+pub async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header(("Location", "/swagger-ui/"))
+        .finish()
+}
+
+/// A message id from the path.
+pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a message id (a UUID)")))
+}

@@ -1,0 +1,76 @@
+//! `GET /stats`: the queue at a glance, for people (Prometheus has `/metrics`).
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ErrorBody};
+use super::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Stats {
+    pub messages: StatusCountsView,
+    /// Seconds since the oldest due pending message became due (0 when none waits).
+    pub oldest_due_age_seconds: f64,
+    /// When this instance's scheduler last finished a tick.
+    pub last_tick_at: Option<DateTime<Utc>>,
+    /// `active` or `inactive` (shared by every instance).
+    #[schema(example = "active")]
+    pub dispatch: String,
+    pub last_minute: LastMinute,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusCountsView {
+    pub pending: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+/// Delivery attempts in the last 60 seconds, across every instance.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastMinute {
+    /// Successful deliveries.
+    pub deliveries: i64,
+    /// Attempts that did not succeed (retryable or permanent).
+    pub failures: i64,
+}
+
+/// Counts per status, the oldest due message, the last tick, the dispatch state, recent activity.
+#[utoipa::path(
+    get, path = "/stats", tag = "operations", operation_id = "stats",
+    responses(
+        (status = 200, body = Stats, description = "Queue statistics",
+         example = json!({"messages": {"pending": 3, "sending": 0, "sent": 120, "failed": 1, "cancelled": 0},
+                          "oldest_due_age_seconds": 12.5, "last_tick_at": "2026-11-22T10:00:00Z",
+                          "dispatch": "active", "last_minute": {"deliveries": 2, "failures": 0}})),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+    )
+)]
+pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let (counts, active) = state
+        .store
+        .run(|s| Ok((s.counts()?, s.dispatch_active()?)))
+        .await?;
+    state.monitor.metrics.observe_counts(&counts);
+    Ok(HttpResponse::Ok().json(Stats {
+        messages: StatusCountsView {
+            pending: counts.pending,
+            sending: counts.sending,
+            sent: counts.sent,
+            failed: counts.failed,
+            cancelled: counts.cancelled,
+        },
+        oldest_due_age_seconds: counts.oldest_due_age_seconds,
+        last_tick_at: state.monitor.last_tick(),
+        dispatch: if active { "active" } else { "inactive" }.into(),
+        last_minute: LastMinute {
+            deliveries: counts.deliveries_last_minute,
+            failures: counts.failures_last_minute,
+        },
+    }))
+}
