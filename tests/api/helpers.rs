@@ -243,3 +243,58 @@ impl TestApp {
         self.run.take().unwrap().await.unwrap().unwrap()
     }
 }
+
+impl TestDb {
+    /// A digest of every stored message and attempt: equal before and after means nothing changed.
+    pub fn snapshot(&self) -> String {
+        #[derive(QueryableByName)]
+        struct Digest {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            digest: String,
+        }
+        let d: Digest = diesel::sql_query(
+            "SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM messages m), '')
+                     || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
+                     || (SELECT active::text FROM dispatch_state)) AS digest",
+        )
+        .get_result(&mut self.connect())
+        .unwrap();
+        d.digest
+    }
+}
+
+impl TestApp {
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.http
+            .delete(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// Asserts an error response: its status and that the body is `{"error": <contains>, "status": "error"}`.
+pub async fn assert_error(response: reqwest::Response, status: u16, contains: &str) {
+    assert_eq!(response.status().as_u16(), status, "status");
+    let body: serde_json::Value = response.json().await.expect("error bodies are JSON");
+    assert_eq!(body["status"], "error", "{body}");
+    let text = body["error"].as_str().expect("error is a string");
+    assert!(
+        text.contains(contains),
+        "'{text}' should contain '{contains}'"
+    );
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        2,
+        "only error and status: {body}"
+    );
+}

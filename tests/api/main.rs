@@ -1,8 +1,13 @@
 //! Integration tests against real PostgreSQL and Redis. One binary; one file per area.
 
+mod api_auth;
+mod api_errors;
+mod api_messages;
+mod api_ops;
 mod cli;
 mod delivery;
 mod dispatch;
+mod docs;
 mod helpers;
 mod pipeline;
 mod queue;

@@ -1,0 +1,46 @@
+//! The committed OpenAPI document matches the code, and the served one matches both.
+
+use crate::helpers::*;
+
+fn committed(name: &str) -> String {
+    let path = format!("{}/swagger/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_committed_openapi_documents_match_the_code() {
+    assert!(
+        committed("openapi.json") == herald::http::docs::openapi_json(),
+        "swagger/openapi.json is out of date: run `make openapi` and commit the result"
+    );
+    assert!(
+        committed("openapi.yaml") == herald::http::docs::openapi_yaml(),
+        "swagger/openapi.yaml is out of date: run `make openapi` and commit the result"
+    );
+}
+
+#[actix_rt::test]
+async fn the_served_document_is_the_committed_one() {
+    let app = spawn_app().await;
+    let served: serde_json::Value = app
+        .get("/api-docs/openapi.json")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let file: serde_json::Value = serde_json::from_str(&committed("openapi.json")).unwrap();
+    assert_eq!(served, file);
+    let redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/swagger", "/swagger/"] {
+        let response = redirect
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 308, "{path}");
+        assert_eq!(response.headers()["location"], "/swagger-ui/");
+    }
+}
