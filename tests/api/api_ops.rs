@@ -44,19 +44,18 @@ fn parse_prometheus(text: &str) -> HashMap<String, f64> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
             "metric name {name}"
         );
-        if let Some(labels) = series.strip_prefix(name) {
-            if !labels.is_empty() {
+        let labels = &series[name.len()..];
+        if !labels.is_empty() {
+            assert!(
+                labels.starts_with('{') && labels.ends_with('}'),
+                "labels of {line}"
+            );
+            for pair in labels[1..labels.len() - 1].split(',') {
+                let (k, v) = pair.split_once('=').unwrap();
                 assert!(
-                    labels.starts_with('{') && labels.ends_with('}'),
-                    "labels of {line}"
+                    !k.is_empty() && v.starts_with('"') && v.ends_with('"'),
+                    "label {pair}"
                 );
-                for pair in labels[1..labels.len() - 1].split(',') {
-                    let (k, v) = pair.split_once('=').unwrap();
-                    assert!(
-                        !k.is_empty() && v.starts_with('"') && v.ends_with('"'),
-                        "label {pair}"
-                    );
-                }
             }
         }
         let family = ["_bucket", "_sum", "_count"]
