@@ -24,12 +24,16 @@ fn conflict(action: &str, allowed: &str) -> impl Fn(StoreError) -> ApiError {
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageView, description = "The message, pending again"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 404, body = ErrorBody, description = "No message with this id"),
+        (status = 400, body = ErrorBody, description = "The id is not a UUID",
+         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 404, body = ErrorBody, description = "No message with this id",
+         example = json!({"error": "no message with this id", "status": "error"})),
         (status = 409, body = ErrorBody, description = "The message is not failed",
          example = json!({"error": "message is sent; only failed messages can be retried", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn retry(
@@ -52,12 +56,16 @@ pub async fn retry(
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageView, description = "The message, cancelled"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 404, body = ErrorBody, description = "No message with this id"),
+        (status = 400, body = ErrorBody, description = "The id is not a UUID",
+         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 404, body = ErrorBody, description = "No message with this id",
+         example = json!({"error": "no message with this id", "status": "error"})),
         (status = 409, body = ErrorBody, description = "The message is sending, sent, failed or cancelled",
          example = json!({"error": "message is sending; only pending messages can be cancelled", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn cancel(

@@ -92,11 +92,16 @@ fn fingerprint(m: &NewMessage) -> String {
         (status = 200, body = MessageView, description = "Replay of an earlier request with the same Idempotency-Key"),
         (status = 400, body = ErrorBody, description = "Invalid body",
          example = json!({"error": "recipient must be an E.164 phone number starting with '+', e.g. +905551234567", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 409, body = ErrorBody, description = "Idempotency-Key reused with a different body"),
-        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
-        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 409, body = ErrorBody, description = "Idempotency-Key reused with a different body",
+         example = json!({"error": "Idempotency-Key was already used with a different request", "status": "error"})),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB",
+         example = json!({"error": "request body is larger than 65536 bytes", "status": "error"})),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json",
+         example = json!({"error": "Content-Type must be application/json", "status": "error"})),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn create(

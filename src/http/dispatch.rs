@@ -31,8 +31,10 @@ async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse
     responses(
         (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending started", "status": "active"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -45,8 +47,10 @@ pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     responses(
         (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending stopped", "status": "inactive"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn stop(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -33,7 +33,6 @@ pub enum ApiError {
 
 /// The JSON body of every error.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-#[schema(example = json!({"error": "limit must be a whole number from 1 to 100", "status": "error"}))]
 pub struct ErrorBody {
     /// What is wrong, for a person.
     pub error: String,

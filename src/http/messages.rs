@@ -75,8 +75,10 @@ pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, 
         (status = 200, body = MessageList, description = "A page of messages"),
         (status = 400, body = ErrorBody, description = "A parameter is out of range",
          example = json!({"error": "limit must be a whole number from 1 to 100", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn list(
@@ -99,11 +101,14 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageDetail, description = "The message and its attempts"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token"),
+        (status = 400, body = ErrorBody, description = "The id is not a UUID",
+         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
+        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
+         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
         (status = 404, body = ErrorBody, description = "No message with this id",
          example = json!({"error": "no message with this id", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable"),
+        (status = 503, body = ErrorBody, description = "The database is unavailable",
+         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
     )
 )]
 pub async fn get(
