@@ -45,5 +45,8 @@ migrate: services ## Apply database migrations and exit
 openapi: ## Regenerate swagger/openapi.json and swagger/openapi.yaml from the code
 	$(CARGO) run -q -- openapi swagger
 
+bench: services ## Throughput, memory and duplicates: 20000 messages to the sink (see BENCHMARKS.md)
+	./scripts/bench.sh 20000
+
 compose-check: ## Validate compose.yaml without a Docker engine
 	docker-compose -f compose.yaml config -q

@@ -89,3 +89,38 @@ impl Monitor {
         now - reference > window
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatch_is_stalled_when_no_tick_finished_within_two_intervals() {
+        let monitor = Monitor::new(Duration::from_secs(120));
+        let start = Utc::now();
+        let at = |secs| start + chrono::Duration::seconds(secs);
+        assert!(
+            !monitor.is_stalled(at(239), start),
+            "no tick yet, but within two intervals of start"
+        );
+        assert!(
+            monitor.is_stalled(at(241), start),
+            "no tick for more than two intervals"
+        );
+        monitor.tick_finished(at(200));
+        assert!(!monitor.is_stalled(at(439), start));
+        assert!(monitor.is_stalled(at(441), start));
+    }
+
+    #[test]
+    fn a_dependency_remembers_its_last_error_until_it_recovers() {
+        let cache = Dependency::new("cache");
+        assert!(cache.is_healthy());
+        cache.failed(&"connection refused");
+        cache.failed(&"still refused");
+        assert!(!cache.is_healthy());
+        assert_eq!(cache.last_error().as_deref(), Some("still refused"));
+        cache.succeeded();
+        assert!(cache.is_healthy());
+    }
+}

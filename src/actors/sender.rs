@@ -6,12 +6,11 @@
 //! after a `sent` status is committed (fire-and-forget: the cache never delays a delivery).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::future::join_all;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use super::cache::RecordSent;
 use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Store, StoreError};
@@ -37,7 +36,8 @@ struct Deps {
     timeout: Duration,
     permits: Arc<Semaphore>,
     concurrency: u32,
-    draining: AtomicBool,
+    /// Becomes `true` at shutdown; deliveries waiting for a permit hand their claim back at once.
+    draining: watch::Sender<bool>,
 }
 
 impl Sender {
@@ -60,7 +60,7 @@ impl Sender {
                 timeout: settings.timeout,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
                 concurrency,
-                draining: AtomicBool::new(false),
+                draining: watch::Sender::new(false),
             }),
         }
     }
@@ -119,11 +119,14 @@ impl Handler<Deliver> for Sender {
 
 #[tracing::instrument(skip_all, fields(message.id = %claim.id, attempt = claim.attempt))]
 async fn deliver_one(deps: &Deps, claim: Claim) -> Fate {
-    let Ok(_permit) = deps.permits.acquire().await else {
-        return Fate::Unrecorded;
+    let mut draining = deps.draining.subscribe();
+    let permit = tokio::select! {
+        biased;
+        _ = draining.wait_for(|d| *d) => None,
+        permit = deps.permits.acquire() => permit.ok(),
     };
     let lease_left = claim.deadline.saturating_duration_since(Instant::now());
-    if deps.draining.load(Ordering::SeqCst) || lease_left < deps.timeout + LEASE_MARGIN {
+    if permit.is_none() || *deps.draining.borrow() || lease_left < deps.timeout + LEASE_MARGIN {
         return match deps
             .store
             .run(move |s| s.release(std::slice::from_ref(&claim)))
@@ -262,7 +265,7 @@ impl Handler<Drain> for Sender {
 
     fn handle(&mut self, msg: Drain, _: &mut Self::Context) -> Self::Result {
         let deps = Arc::clone(&self.deps);
-        deps.draining.store(true, Ordering::SeqCst);
+        deps.draining.send_replace(true);
         Box::pin(async move {
             let all = deps.permits.acquire_many(deps.concurrency);
             matches!(tokio::time::timeout(msg.grace, all).await, Ok(Ok(_)))

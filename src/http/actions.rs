@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use super::edge::parse_id;
 use super::error::{ApiError, ErrorBody};
+use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::MessageView;
 use crate::db::StoreError;
@@ -24,16 +25,12 @@ fn conflict(action: &str, allowed: &str) -> impl Fn(StoreError) -> ApiError {
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageView, description = "The message, pending again"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID",
-         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 404, body = ErrorBody, description = "No message with this id",
-         example = json!({"error": "no message with this id", "status": "error"})),
+        (status = 400, response = InvalidId),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = UnknownId),
         (status = 409, body = ErrorBody, description = "The message is not failed",
          example = json!({"error": "message is sent; only failed messages can be retried", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn retry(
@@ -56,16 +53,12 @@ pub async fn retry(
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageView, description = "The message, cancelled"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID",
-         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 404, body = ErrorBody, description = "No message with this id",
-         example = json!({"error": "no message with this id", "status": "error"})),
+        (status = 400, response = InvalidId),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = UnknownId),
         (status = 409, body = ErrorBody, description = "The message is sending, sent, failed or cancelled",
          example = json!({"error": "message is sending; only pending messages can be cancelled", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn cancel(

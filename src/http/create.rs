@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
+use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::MessageView;
 use crate::db::{Inserted, NewMessage};
@@ -92,16 +93,14 @@ fn fingerprint(m: &NewMessage) -> String {
         (status = 200, body = MessageView, description = "Replay of an earlier request with the same Idempotency-Key"),
         (status = 400, body = ErrorBody, description = "Invalid body",
          example = json!({"error": "recipient must be an E.164 phone number starting with '+', e.g. +905551234567", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
+        (status = 401, response = Unauthorized),
         (status = 409, body = ErrorBody, description = "Idempotency-Key reused with a different body",
          example = json!({"error": "Idempotency-Key was already used with a different request", "status": "error"})),
         (status = 413, body = ErrorBody, description = "Body over 64 KiB",
          example = json!({"error": "request body is larger than 65536 bytes", "status": "error"})),
         (status = 415, body = ErrorBody, description = "Content-Type is not application/json",
          example = json!({"error": "Content-Type must be application/json", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create(

@@ -3,7 +3,8 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::error::{ApiError, ErrorBody};
+use super::error::ApiError;
+use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::DispatchState;
 
@@ -31,10 +32,8 @@ async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse
     responses(
         (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending started", "status": "active"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -47,10 +46,8 @@ pub async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     responses(
         (status = 200, body = DispatchState, description = "The dispatch state now",
          example = json!({"message": "Automatic message sending stopped", "status": "inactive"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn stop(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{actions, create, dispatch, error, health, messages, stats, views};
+use super::{actions, create, dispatch, error, health, messages, responses, stats, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     components(schemas(
         error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
         views::DispatchState, create::CreateMessage, stats::Stats, health::Health,
+    ), responses(
+        responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
     )),
     tags(
         (name = "messages", description = "Create, list, inspect, retry and cancel messages"),

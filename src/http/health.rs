@@ -13,7 +13,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`; `degraded` when the cache is down or dispatch is stalled; `down` when the database is.
+    /// `ok`; `degraded` when the cache or the webhook is down or dispatch is stalled; `down` when
+    /// the database is.
     #[schema(example = "ok")]
     pub status: &'static str,
     pub timestamp: DateTime<Utc>,
@@ -24,6 +25,8 @@ pub struct Health {
 pub struct Checks {
     pub database: Check,
     pub cache: Check,
+    /// `down` while the last delivery attempt failed in a retryable way (timeout, connection, 5xx, 429).
+    pub webhook: Check,
     pub dispatcher: DispatcherCheck,
 }
 
@@ -73,7 +76,7 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
     get, path = "/health", tag = "operations", operation_id = "health", security(()),
     responses(
         (status = 200, description = "Up (possibly degraded)", body = Health,
-         example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up"},"cache":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
+         example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up"},"cache":{"status":"up"},"webhook":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
         (status = 503, description = "The database is down", body = Health),
     )
 )]
@@ -90,10 +93,17 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         Ok(false) => "inactive",
         Err(_) => "unknown",
     };
-    let cache = cache.inspect_err(|e| state.monitor.cache.failed(e));
-    let status = match (&db, &cache) {
-        (Err(_), _) => "down",
-        (Ok(()), Err(_)) => "degraded",
+    match &cache {
+        Ok(()) => state.monitor.cache.succeeded(),
+        Err(e) => state.monitor.cache.failed(e),
+    }
+    let webhook = match state.monitor.webhook.is_healthy() {
+        true => Ok(()),
+        false => Err(state.monitor.webhook.last_error().unwrap_or_default()),
+    };
+    let status = match (&db, &cache, &webhook) {
+        (Err(_), _, _) => "down",
+        (Ok(()), Err(_), _) | (Ok(()), _, Err(_)) => "degraded",
         _ if dispatcher == "stalled" => "degraded",
         _ => "ok",
     };
@@ -103,6 +113,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         checks: Checks {
             database: Check::of(db),
             cache: Check::of(cache),
+            webhook: Check::of(webhook),
             dispatcher: DispatcherCheck {
                 status: dispatcher,
                 last_tick_at: state.monitor.last_tick(),

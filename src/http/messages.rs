@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 
 use super::edge::parse_id;
 use super::error::{ApiError, ErrorBody};
+use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::{AttemptView, MessageDetail, MessageList, MessageView};
 use crate::db::ListFilter;
@@ -75,10 +76,8 @@ pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, 
         (status = 200, body = MessageList, description = "A page of messages"),
         (status = 400, body = ErrorBody, description = "A parameter is out of range",
          example = json!({"error": "limit must be a whole number from 1 to 100", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list(
@@ -101,14 +100,10 @@ pub async fn list(
     params(("id" = uuid::Uuid, Path, description = "Message id")),
     responses(
         (status = 200, body = MessageDetail, description = "The message and its attempts"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID",
-         example = json!({"error": "'abc' is not a message id (a UUID)", "status": "error"})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 404, body = ErrorBody, description = "No message with this id",
-         example = json!({"error": "no message with this id", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 400, response = InvalidId),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = UnknownId),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get(

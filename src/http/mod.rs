@@ -13,6 +13,7 @@ mod edge;
 pub mod error;
 mod health;
 mod messages;
+mod responses;
 pub mod state;
 mod stats;
 mod views;

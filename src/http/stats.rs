@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiError, ErrorBody};
+use super::error::ApiError;
+use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -47,10 +48,8 @@ pub struct LastMinute {
          example = json!({"messages": {"pending": 3, "sending": 0, "sent": 120, "failed": 1, "cancelled": 0},
                           "oldest_due_age_seconds": 12.5, "last_tick_at": "2026-11-22T10:00:00Z",
                           "dispatch": "active", "last_minute": {"deliveries": 2, "failures": 0}})),
-        (status = 401, body = ErrorBody, description = "Missing or wrong bearer token",
-         example = json!({"error": "missing or invalid bearer token", "status": "error"})),
-        (status = 503, body = ErrorBody, description = "The database is unavailable",
-         example = json!({"error": "the database is unavailable; try again shortly", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
     )
 )]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

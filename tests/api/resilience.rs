@@ -47,6 +47,7 @@ async fn health_reports_ok_when_every_dependency_is_up() {
     assert_eq!(health["status"], "ok");
     assert_eq!(health["checks"]["database"]["status"], "up");
     assert_eq!(health["checks"]["cache"]["status"], "up");
+    assert_eq!(health["checks"]["webhook"]["status"], "up");
     assert_eq!(health["checks"]["dispatcher"]["status"], "active");
     assert!(chrono::DateTime::parse_from_rfc3339(health["timestamp"].as_str().unwrap()).is_ok());
 }
