@@ -7,16 +7,36 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::StoreError;
+use crate::db::{MessageRecord, MessageStore, StoreError};
 
-fn conflict(action: &str, allowed: &str) -> impl Fn(StoreError) -> ApiError {
-    let (action, allowed) = (action.to_owned(), allowed.to_owned());
-    move |e| match e {
-        StoreError::Conflict(status) => ApiError::Conflict(format!(
-            "message is {status}; only {allowed} messages can be {action}"
-        )),
-        other => other.into(),
-    }
+/// A state change on one message, and what its 409 says when the message is elsewhere.
+struct Change {
+    /// Past participle for messages: "retried", "cancelled".
+    done: &'static str,
+    /// The only status the change applies to.
+    allowed: &'static str,
+    apply: fn(&dyn MessageStore, uuid::Uuid) -> Result<MessageRecord, StoreError>,
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    raw_id: &str,
+    change: Change,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_id(raw_id)?;
+    let record = state
+        .store
+        .run(move |s| (change.apply)(s, id))
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(status) => ApiError::Conflict(format!(
+                "message is {status}; only {} messages can be {}",
+                change.allowed, change.done
+            )),
+            other => other.into(),
+        })?;
+    tracing::info!(message.id = %id, change = change.done, "message changed");
+    Ok(HttpResponse::Ok().json(MessageView::from(record)))
 }
 
 /// Send a failed message again: back to `pending`, attempts reset, history kept.
@@ -37,14 +57,12 @@ pub async fn retry(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let record = state
-        .store
-        .run(move |s| s.retry(id))
-        .await
-        .map_err(conflict("retried", "failed"))?;
-    tracing::info!(message.id = %id, "message queued for retry");
-    Ok(HttpResponse::Ok().json(MessageView::from(record)))
+    let retry = Change {
+        done: "retried",
+        allowed: "failed",
+        apply: |s, id| s.retry(id),
+    };
+    change(state, &id, retry).await
 }
 
 /// Cancel a pending message: it becomes `cancelled` and is never sent.
@@ -65,12 +83,10 @@ pub async fn cancel(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_id(&id)?;
-    let record = state
-        .store
-        .run(move |s| s.cancel(id))
-        .await
-        .map_err(conflict("cancelled", "pending"))?;
-    tracing::info!(message.id = %id, "message cancelled");
-    Ok(HttpResponse::Ok().json(MessageView::from(record)))
+    let cancel = Change {
+        done: "cancelled",
+        allowed: "pending",
+        apply: |s, id| s.cancel(id),
+    };
+    change(state, &id, cancel).await
 }
