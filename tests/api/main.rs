@@ -14,3 +14,4 @@ mod pipeline;
 mod queue;
 mod receiver;
 mod resilience;
+mod sink;

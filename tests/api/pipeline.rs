@@ -128,3 +128,22 @@ async fn a_message_is_not_claimed_before_it_is_due() {
     assert_eq!(app.tick().await, TickOutcome::Idle);
     assert_eq!(app.webhook.count(), 0);
 }
+
+#[actix_rt::test]
+async fn a_tick_never_overlaps_the_previous_one() {
+    let app = spawn_app().await;
+    app.webhook
+        .always(crate::receiver::Reply::accepted().delay(Duration::from_millis(500)));
+    app.insert(3).await;
+    let scheduler = app.handles.scheduler.clone();
+    let first = actix_rt::spawn(async move { scheduler.send(herald::actors::Tick).await.unwrap() });
+    wait_until(
+        "the first tick's delivery",
+        Duration::from_secs(10),
+        || async { app.webhook.count() >= 1 },
+    )
+    .await;
+    assert_eq!(app.tick().await, TickOutcome::Busy);
+    assert!(matches!(first.await.unwrap(), TickOutcome::Claimed(r) if r.sent == 2));
+    assert!(matches!(app.tick().await, TickOutcome::Claimed(r) if r.sent == 1));
+}
