@@ -34,7 +34,7 @@ async fn the_served_document_is_the_committed_one() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    for path in ["/swagger", "/swagger/"] {
+    for path in ["/swagger", "/swagger/", "/swagger-ui"] {
         let response = redirect
             .get(format!("{}{path}", app.address))
             .send()
