@@ -49,7 +49,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/metrics").route(web::get().to(health::metrics)),
         ))
         .service(docs::swagger_ui())
-        .service(web::resource(["/swagger", "/swagger/", "/swagger-ui"]).route(web::get().to(edge::to_swagger_ui)))
+        .service(
+            web::resource(["/swagger", "/swagger/", "/swagger-ui"])
+                .route(web::get().to(edge::to_swagger_ui)),
+        )
         .service(api(
             web::resource("/messages/start").route(web::post().to(dispatch::start))
         ))
