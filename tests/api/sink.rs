@@ -24,6 +24,17 @@ async fn post(client: &reqwest::Client, base: &str, webhook_id: &str) -> reqwest
         .unwrap()
 }
 
+async fn stats(client: &reqwest::Client, base: &str) -> SinkStats {
+    client
+        .get(format!("{base}/stats"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[actix_rt::test]
 async fn the_sink_accepts_with_a_message_id_and_counts_distinct_webhook_ids() {
     let base = spawn_sink(0.0).await;
@@ -36,14 +47,7 @@ async fn the_sink_accepts_with_a_message_id_and_counts_distinct_webhook_ids() {
     post(&client, &base, "a").await;
     post(&client, &base, "b").await;
 
-    let stats: SinkStats = client
-        .get(format!("{base}/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = stats(&client, &base).await;
     assert_eq!(
         stats,
         SinkStats {
@@ -61,13 +65,6 @@ async fn the_sink_fails_at_the_configured_rate() {
     for i in 0..5 {
         assert_eq!(post(&client, &base, &i.to_string()).await.status(), 500);
     }
-    let stats: SinkStats = client
-        .get(format!("{base}/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats = stats(&client, &base).await;
     assert_eq!((stats.requests, stats.failures), (5, 5));
 }
