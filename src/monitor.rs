@@ -52,6 +52,18 @@ impl Dependency {
     }
 }
 
+/// An error and its sources, `outer: inner: root`, for one log line or one health field.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 pub struct Monitor {
     pub metrics: Metrics,
     pub database: Dependency,

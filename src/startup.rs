@@ -81,6 +81,7 @@ impl Application {
         })?;
         let port = listener.local_addr()?.port();
         let monitor = Arc::new(Monitor::new(settings.scheduler.interval));
+        let store = store.observed_by(Arc::clone(&monitor));
         let client = WebhookClient::new(settings.webhook.clone())
             .context("could not build the HTTP client")?;
 

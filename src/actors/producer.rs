@@ -12,7 +12,7 @@ use fake::faker::lorem::en::Sentence;
 use fake::faker::phone_number::tr_tr::CellNumber;
 
 use crate::config::ProducerSettings;
-use crate::db::{NewMessage, Store, StoreError};
+use crate::db::{NewMessage, Op, Store, StoreError};
 use crate::domain::{Content, Recipient};
 use crate::monitor::Monitor;
 
@@ -84,22 +84,13 @@ impl Handler<Produce> for Producer {
         let store = self.store.clone();
         let monitor = Arc::clone(&self.monitor);
         Box::pin(async move {
-            match store.run(move |s| s.insert(&batch)).await {
+            match store.run(Op::Insert, move |s| s.insert(&batch)).await {
                 Ok(stored) => {
-                    monitor.database.succeeded();
                     monitor.metrics.produced.inc_by(stored.len() as u64);
                     tracing::debug!(count = stored.len(), "produced messages");
                     Ok(stored.len())
                 }
-                Err(e) => {
-                    monitor.database.failed(&e);
-                    monitor
-                        .metrics
-                        .store_errors
-                        .with_label_values(&["produce"])
-                        .inc();
-                    Err(e)
-                }
+                Err(e) => Err(e),
             }
         })
     }

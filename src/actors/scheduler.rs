@@ -12,8 +12,8 @@ use actix::prelude::*;
 use tokio::sync::Mutex;
 
 use super::sender::{Deliver, DeliveryReport};
-use crate::db::Store;
-use crate::monitor::Monitor;
+use crate::db::{Op, Store};
+use crate::monitor::{Monitor, chain};
 
 pub struct Scheduler {
     store: Store,
@@ -123,7 +123,7 @@ async fn tick(
     worker: String,
 ) -> TickOutcome {
     let claimed = store
-        .run(move |s| {
+        .run(Op::Claim, move |s| {
             let active = s.dispatch_active()?;
             let claims = if active {
                 s.claim_due(limit, lease, &worker)?
@@ -134,19 +134,8 @@ async fn tick(
         })
         .await;
     let (active, claims) = match claimed {
-        Ok(found) => {
-            monitor.database.succeeded();
-            found
-        }
-        Err(e) => {
-            monitor.database.failed(&e);
-            monitor
-                .metrics
-                .store_errors
-                .with_label_values(&["claim"])
-                .inc();
-            return TickOutcome::Failed(e.to_string());
-        }
+        Ok(found) => found,
+        Err(e) => return TickOutcome::Failed(chain(&e)),
     };
     monitor.metrics.dispatch_active.set(i64::from(active));
     if !active {

@@ -13,12 +13,13 @@ use futures_util::future::join_all;
 use tokio::sync::{Semaphore, watch};
 
 use super::cache::RecordSent;
-use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Store, StoreError};
+use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Store, StoreError};
 use crate::domain::{Decision, OutcomeKind, RetryPolicy};
 use crate::monitor::Monitor;
 use crate::webhook::{Delivery, WebhookClient};
 
-/// A delivery starts only if its claim has at least this much lease left beyond the timeout.
+/// A delivery starts only if its claim has at least this much lease left beyond the longest
+/// attempt (the webhook timeout plus the bounded body read).
 const LEASE_MARGIN: Duration = Duration::from_millis(500);
 /// Attempts to record an outcome while the database is failing, within the lease.
 const FINISH_RETRIES: u32 = 5;
@@ -33,7 +34,6 @@ struct Deps {
     cache: Recipient<RecordSent>,
     monitor: Arc<Monitor>,
     policy: RetryPolicy,
-    timeout: Duration,
     permits: Arc<Semaphore>,
     concurrency: u32,
     /// Becomes `true` at shutdown; deliveries waiting for a permit hand their claim back at once.
@@ -57,7 +57,6 @@ impl Sender {
                 cache,
                 monitor,
                 policy,
-                timeout: settings.timeout,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
                 concurrency,
                 draining: watch::Sender::new(false),
@@ -126,10 +125,15 @@ async fn deliver_one(deps: &Deps, claim: Claim) -> Fate {
         permit = deps.permits.acquire() => permit.ok(),
     };
     let lease_left = claim.deadline.saturating_duration_since(Instant::now());
-    if permit.is_none() || *deps.draining.borrow() || lease_left < deps.timeout + LEASE_MARGIN {
+    if permit.is_none()
+        || *deps.draining.borrow()
+        || lease_left < deps.client.max_attempt_duration() + LEASE_MARGIN
+    {
         return match deps
             .store
-            .run(move |s| s.release(std::slice::from_ref(&claim)))
+            .run(Op::Release, move |s| {
+                s.release(std::slice::from_ref(&claim))
+            })
             .await
         {
             Ok(_) => Fate::Released,
@@ -223,18 +227,13 @@ async fn finish_with_retries(
     let mut tries = 0;
     loop {
         let (c, a, f) = (claim.clone(), attempt.clone(), finish.clone());
-        match deps.store.run(move |s| s.finish(&c, &a, &f)).await {
-            Ok(result) => {
-                deps.monitor.database.succeeded();
-                return Ok(result);
-            }
+        match deps
+            .store
+            .run(Op::Finish, move |s| s.finish(&c, &a, &f))
+            .await
+        {
+            Ok(result) => return Ok(result),
             Err(e) => {
-                deps.monitor.database.failed(&e);
-                deps.monitor
-                    .metrics
-                    .store_errors
-                    .with_label_values(&["finish"])
-                    .inc();
                 tries += 1;
                 let pause = Duration::from_millis(200 * u64::from(tries));
                 if tries >= FINISH_RETRIES || Instant::now() + pause >= claim.deadline {

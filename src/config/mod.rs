@@ -101,11 +101,11 @@ impl Settings {
             batch_size: env.number("BATCH_SIZE", 2, (1, 1000))?,
             lease: env.duration("LEASE_DURATION", "60s")?,
         };
-        if scheduler.lease < webhook.timeout + Duration::from_secs(1) {
+        if scheduler.lease < webhook.timeout + Duration::from_secs(2) {
             return Err(ConfigError::new(
                 "LEASE_DURATION",
                 Some(&humantime::format_duration(scheduler.lease).to_string()),
-                "at least WEBHOOK_TIMEOUT + 1s, so that a delivery ends before its claim can be taken over",
+                "at least WEBHOOK_TIMEOUT + 2s, so that a delivery ends before its claim can be taken over",
             ));
         }
         let schedule = env.durations("RETRY_SCHEDULE", "10s,1m,5m,15m")?;

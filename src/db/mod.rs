@@ -21,13 +21,17 @@ pub use models::{
 pub use pg::PgStore;
 
 use crate::domain::MessageStatus;
+use crate::monitor::{Monitor, chain};
 
-/// Why a store call failed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a store call failed. Causes are kept as sources, so a log line shows the whole chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// No connection could be had in time: the database is down or saturated.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    /// No connection could be had in time, or the connection broke (the database is down,
+    /// restarting or saturated). The API answers 503 with `Retry-After`.
+    #[error("database unavailable")]
+    Unavailable(#[source] BoxError),
     #[error("not found")]
     NotFound,
     /// The row exists but is not in a state that allows the change.
@@ -36,12 +40,60 @@ pub enum StoreError {
     /// The idempotency key was used before for a different request.
     #[error("idempotency key reused with a different request")]
     IdempotencyMismatch,
-    #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
-    #[error("migration failed: {0}")]
-    Migration(String),
-    #[error("blocking task failed: {0}")]
-    Join(String),
+    #[error("database query failed")]
+    Query(#[source] diesel::result::Error),
+    #[error("migration failed")]
+    Migration(#[source] BoxError),
+    #[error("blocking task failed")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        if is_connection_failure(&e) {
+            Self::Unavailable(Box::new(e))
+        } else {
+            Self::Query(e)
+        }
+    }
+}
+
+/// A failure of the connection rather than of the statement: the server went away, is shutting
+/// down or starting up, or the link broke. Retrying on a new connection can succeed.
+pub fn is_connection_failure(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => true,
+        Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            // SQLSTATE 57P01..57P03 (admin/crash shutdown, cannot connect now) and libpq's own
+            // words when the socket closes arrive as `Unknown`; diesel does not expose SQLSTATE.
+            let text = info.message().to_ascii_lowercase();
+            [
+                "terminating connection",
+                "server closed the connection",
+                "the database system is",
+                "no connection to the server",
+                "connection to server",
+                "could not receive data",
+                "could not send data",
+                "ssl syscall error",
+            ]
+            .iter()
+            .any(|needle| text.contains(needle))
+        }
+        _ => false,
+    }
+}
+
+impl StoreError {
+    /// An answer about the data (not found, conflict), not a failure of the store.
+    pub fn is_business(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFound | Self::Conflict(_) | Self::IdempotencyMismatch
+        )
+    }
 }
 
 /// Result of an idempotent insert.
@@ -88,25 +140,98 @@ pub trait MessageStore: Send + Sync + 'static {
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
 }
 
-/// A cheap, cloneable handle on a store, with async methods.
+/// What a store call was for: the label of `store_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Ping,
+    Insert,
+    Claim,
+    Finish,
+    Release,
+    Read,
+    Change,
+    Counts,
+    DispatchState,
+}
+
+impl Op {
+    pub const ALL: [Op; 9] = [
+        Op::Ping,
+        Op::Insert,
+        Op::Claim,
+        Op::Finish,
+        Op::Release,
+        Op::Read,
+        Op::Change,
+        Op::Counts,
+        Op::DispatchState,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Ping => "ping",
+            Op::Insert => "insert",
+            Op::Claim => "claim",
+            Op::Finish => "finish",
+            Op::Release => "release",
+            Op::Read => "read",
+            Op::Change => "change",
+            Op::Counts => "counts",
+            Op::DispatchState => "dispatch_state",
+        }
+    }
+}
+
+/// A cheap, cloneable handle on a store, with async methods. It also does the bookkeeping
+/// every caller would otherwise repeat: the database's health (a failure is logged once when it
+/// starts and once on recovery) and the `store_errors_total{operation}` counter.
 #[derive(Clone)]
-pub struct Store(Arc<dyn MessageStore>);
+pub struct Store {
+    inner: Arc<dyn MessageStore>,
+    monitor: Option<Arc<Monitor>>,
+}
 
 impl Store {
     pub fn new(inner: impl MessageStore) -> Self {
-        Self(Arc::new(inner))
+        Self {
+            inner: Arc::new(inner),
+            monitor: None,
+        }
     }
 
-    /// Runs `f` against the store on the blocking pool, inside the caller's span.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// The same store, reporting its health and errors to `monitor`.
+    pub fn observed_by(mut self, monitor: Arc<Monitor>) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
+    /// Runs `f` against the store on the blocking pool, inside the caller's span, and records
+    /// the result under `operation`.
+    pub async fn run<T, F>(&self, operation: Op, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn MessageStore) -> Result<T, StoreError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.0);
+        let inner = Arc::clone(&self.inner);
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(|| f(inner.as_ref())))
+        let result = tokio::task::spawn_blocking(move || span.in_scope(|| f(inner.as_ref())))
             .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+            .map_err(StoreError::from)
+            .and_then(|r| r);
+        if let Some(monitor) = &self.monitor {
+            match &result {
+                Err(e) if !e.is_business() => {
+                    monitor
+                        .metrics
+                        .store_errors
+                        .with_label_values(&[operation.as_str()])
+                        .inc();
+                    // Logged once when the failures start, with the cause chain.
+                    monitor.database.failed(&chain(e));
+                }
+                _ => monitor.database.succeeded(),
+            }
+        }
+        result
     }
 }

@@ -31,6 +31,8 @@ impl PgStore {
             .min_idle(Some(0))
             .connection_timeout(connect_timeout)
             .test_on_check_out(true)
+            // Pool errors reach the caller as `Unavailable`; the store logs the outage once.
+            .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build_unchecked(ConnectionManager::new(url));
         Self { pool }
     }
@@ -38,7 +40,7 @@ impl PgStore {
     fn conn(&self) -> Result<PooledConnection<ConnectionManager<PgConnection>>, StoreError> {
         self.pool
             .get()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))
+            .map_err(|e| StoreError::Unavailable(Box::new(e)))
     }
 
     /// Runs pending migrations under an advisory lock, then makes the content-length constraint
@@ -50,7 +52,7 @@ impl PgStore {
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
-            .map_err(|e| StoreError::Migration(e.to_string()));
+            .map_err(StoreError::Migration);
         let synced = applied.and_then(|v| {
             queries::sync_content_limit(&mut conn, content_max_chars)?;
             Ok(v)

@@ -54,7 +54,14 @@ pub enum AttemptOutcome {
         message_id: Option<String>,
         excerpt: String,
     },
-    /// A non-2xx answer.
+    /// A 3xx answer. Redirects are never followed: the content would not arrive (a 301/302/303
+    /// turns a POST into a bodiless GET) and the credentials would go to another host.
+    Redirected {
+        status: u16,
+        /// The `Location` header, when there was one.
+        location: Option<String>,
+    },
+    /// Any other non-2xx answer.
     Rejected {
         status: u16,
         retry_after: Option<Duration>,
@@ -70,6 +77,7 @@ impl AttemptOutcome {
     pub fn kind(&self) -> OutcomeKind {
         match self {
             Self::Delivered { .. } => OutcomeKind::Success,
+            Self::Redirected { .. } => OutcomeKind::Permanent,
             Self::Rejected { status, .. } => match status {
                 408 | 429 | 500..=599 => OutcomeKind::Retryable,
                 _ => OutcomeKind::Permanent,
@@ -84,7 +92,9 @@ impl AttemptOutcome {
 
     pub fn status_code(&self) -> Option<u16> {
         match self {
-            Self::Delivered { status, .. } | Self::Rejected { status, .. } => Some(*status),
+            Self::Delivered { status, .. }
+            | Self::Redirected { status, .. }
+            | Self::Rejected { status, .. } => Some(*status),
             Self::Failed { .. } => None,
         }
     }
@@ -107,6 +117,7 @@ impl AttemptOutcome {
     pub fn excerpt(&self) -> &str {
         match self {
             Self::Delivered { excerpt, .. } | Self::Rejected { excerpt, .. } => excerpt,
+            Self::Redirected { location, .. } => location.as_deref().unwrap_or_default(),
             Self::Failed { detail, .. } => detail,
         }
     }
@@ -115,6 +126,10 @@ impl AttemptOutcome {
     pub fn describe_error(&self) -> Option<String> {
         match self {
             Self::Delivered { .. } => None,
+            Self::Redirected { status, location } => Some(format!(
+                "HTTP {status}: redirect to {} not followed (the webhook URL must answer itself)",
+                location.as_deref().unwrap_or("(no Location header)")
+            )),
             Self::Rejected {
                 status, excerpt, ..
             } if excerpt.is_empty() => Some(format!("HTTP {status}")),
@@ -146,6 +161,21 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 410, 422, 301, 304] {
             assert_eq!(rejected(s).kind(), OutcomeKind::Permanent, "{s}");
         }
+    }
+
+    #[test]
+    fn a_redirect_fails_at_once_and_names_where_it_pointed() {
+        let moved = AttemptOutcome::Redirected {
+            status: 302,
+            location: Some("http://elsewhere.example/hook".into()),
+        };
+        assert_eq!(moved.kind(), OutcomeKind::Permanent);
+        assert_eq!(moved.status_code(), Some(302));
+        let error = moved.describe_error().unwrap();
+        assert!(
+            error.contains("302") && error.contains("http://elsewhere.example/hook"),
+            "{error}"
+        );
     }
 
     #[test]

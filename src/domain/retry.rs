@@ -129,6 +129,11 @@ mod tests {
             p.decide(1, &greedy, 0.5),
             Decision::RetryAfter(Duration::from_secs(3600))
         );
+        let endless = server_error(Some(Duration::MAX));
+        assert_eq!(
+            p.decide(1, &endless, 0.5),
+            Decision::RetryAfter(Duration::from_secs(3600))
+        );
         // A Retry-After shorter than the schedule does not make us retry sooner.
         let short = server_error(Some(Duration::from_secs(1)));
         assert_eq!(

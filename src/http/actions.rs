@@ -7,7 +7,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{MessageRecord, MessageStore, StoreError};
+use crate::db::{MessageRecord, MessageStore, Op, StoreError};
 
 /// A state change on one message, and what its 409 says when the message is elsewhere.
 struct Change {
@@ -26,7 +26,7 @@ async fn change(
     let id = parse_id(raw_id)?;
     let record = state
         .store
-        .run(move |s| (change.apply)(s, id))
+        .run(Op::Change, move |s| (change.apply)(s, id))
         .await
         .map_err(|e| match e {
             StoreError::Conflict(status) => ApiError::Conflict(format!(

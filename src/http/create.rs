@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{Inserted, NewMessage};
+use crate::db::{Inserted, NewMessage, Op};
 use crate::domain::{Content, Recipient};
 
 const IDEMPOTENCY_KEY_MAX: usize = 255;
@@ -115,7 +115,7 @@ pub async fn create(
     }
     match state
         .store
-        .run(move |s| s.insert_idempotent(&message))
+        .run(Op::Insert, move |s| s.insert_idempotent(&message))
         .await?
     {
         Inserted::Created(record) => Ok(HttpResponse::Created()

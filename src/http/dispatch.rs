@@ -7,11 +7,12 @@ use super::error::ApiError;
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::DispatchState;
+use crate::db::Op;
 
 async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse, ApiError> {
     state
         .store
-        .run(move |s| s.set_dispatch_active(active))
+        .run(Op::DispatchState, move |s| s.set_dispatch_active(active))
         .await?;
     state.monitor.metrics.dispatch_active.set(i64::from(active));
     tracing::info!(active, "dispatch switched");

@@ -26,9 +26,9 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the database is unavailable; try again shortly")]
-    Unavailable(String),
+    Unavailable(#[source] StoreError),
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] StoreError),
 }
 
 /// The JSON body of every error.
@@ -43,13 +43,13 @@ pub struct ErrorBody {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            e @ StoreError::Unavailable(_) => Self::Unavailable(e),
             StoreError::NotFound => Self::NotFound("no message with this id".into()),
             StoreError::Conflict(status) => Self::Conflict(format!("message is {status}")),
             StoreError::IdempotencyMismatch => {
                 Self::Conflict("Idempotency-Key was already used with a different request".into())
             }
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(other),
         }
     }
 }
@@ -70,10 +70,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Internal(cause) => tracing::error!(error = %cause, "request failed"),
-            Self::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
-            _ => {}
+        // The store has logged the cause already (an outage once, a failed statement each
+        // time); here only at debug level, so an outage does not flood the log per request.
+        if let Self::Internal(cause) | Self::Unavailable(cause) = self {
+            tracing::debug!(error = %crate::monitor::chain(cause), "request failed");
         }
         let mut response = HttpResponse::build(self.status_code());
         match self {

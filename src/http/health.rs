@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::state::AppState;
+use crate::db::Op;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -82,8 +83,8 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let (db, active, cache) = tokio::join!(
-        within(state.store.run(|s| s.ping())),
-        within(state.store.run(|s| s.dispatch_active())),
+        within(state.store.run(Op::Ping, |s| s.ping())),
+        within(state.store.run(Op::DispatchState, |s| s.dispatch_active())),
         within(state.cache.ping()),
     );
     let now = Utc::now();
@@ -135,12 +136,16 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 )]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = &state.monitor.metrics;
-    match state.store.run(|s| s.counts()).await {
+    match state.store.run(Op::Counts, |s| s.counts()).await {
         Ok(counts) => metrics.observe_counts(&counts),
-        Err(e) => state.monitor.database.failed(&e),
+        // Already counted and, on the change to failing, logged by the store.
+        Err(_) => {}
     }
-    if let Ok(Ok(active)) =
-        tokio::time::timeout(CHECK_TIMEOUT, state.store.run(|s| s.dispatch_active())).await
+    if let Ok(Ok(active)) = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        state.store.run(Op::DispatchState, |s| s.dispatch_active()),
+    )
+    .await
     {
         metrics.dispatch_active.set(i64::from(active));
     }

@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::{AttemptView, MessageDetail, MessageList, MessageView};
-use crate::db::ListFilter;
+use crate::db::{ListFilter, Op};
 use crate::domain::MessageStatus;
 
 /// Query parameters of `GET /messages` (documented; parsed by hand for precise errors).
@@ -85,7 +85,7 @@ pub async fn list(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_list_filter(&query)?;
-    let page = state.store.run(move |s| s.list(&filter)).await?;
+    let page = state.store.run(Op::Read, move |s| s.list(&filter)).await?;
     let messages: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
     Ok(HttpResponse::Ok().json(MessageList {
         count: messages.len(),
@@ -111,7 +111,7 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let (message, attempts) = state.store.run(move |s| s.get(id)).await?;
+    let (message, attempts) = state.store.run(Op::Read, move |s| s.get(id)).await?;
     Ok(HttpResponse::Ok().json(MessageDetail {
         message: message.into(),
         delivery_attempts: attempts.into_iter().map(AttemptView::from).collect(),

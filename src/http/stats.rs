@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
+use crate::db::Op;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
@@ -55,7 +56,7 @@ pub struct LastMinute {
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let (counts, active) = state
         .store
-        .run(|s| Ok((s.counts()?, s.dispatch_active()?)))
+        .run(Op::Counts, |s| Ok((s.counts()?, s.dispatch_active()?)))
         .await?;
     state.monitor.metrics.observe_counts(&counts);
     Ok(HttpResponse::Ok().json(Stats {

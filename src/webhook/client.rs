@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 use serde::Serialize;
 
 use super::signing::sign;
@@ -14,6 +14,10 @@ use crate::domain::{AttemptOutcome, ErrorClass};
 const EXCERPT_CHARS: usize = 256;
 /// How much of a response body is read at most.
 const BODY_LIMIT: usize = 64 * 1024;
+/// How long the body is read after the status line and headers came. A 2xx status is the
+/// webhook's acceptance; the body only carries an optional `messageId`, so a slow body must not
+/// turn a delivered message into a timeout (and a second delivery).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// One attempt's result with its timing.
 #[derive(Debug, Clone)]
@@ -37,13 +41,20 @@ pub struct WebhookClient {
 
 impl WebhookClient {
     pub fn new(settings: WebhookSettings) -> Result<Self, reqwest::Error> {
+        // No overall timeout: `attempt` bounds the head by WEBHOOK_TIMEOUT and the body by
+        // BODY_READ_TIMEOUT. Redirects are answers, never followed.
         let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
             .pool_max_idle_per_host(settings.concurrency)
             .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self { http, settings })
+    }
+
+    /// The longest one attempt can take: the head within the timeout, then the bounded body read.
+    pub fn max_attempt_duration(&self) -> Duration {
+        self.settings.timeout + BODY_READ_TIMEOUT
     }
 
     /// POSTs one message. `webhook_id` is the same for every attempt of a message.
@@ -79,20 +90,31 @@ impl WebhookClient {
                 sign(key.expose(), webhook_id, timestamp, &body),
             );
         }
-        let response = match request.body(body).send().await {
-            Ok(response) => response,
-            Err(e) => return classify_error(&e),
+        let timeout = self.settings.timeout;
+        let response = match tokio::time::timeout(timeout, request.body(body).send()).await {
+            Ok(Ok(response)) => response,
+            Ok(Err(e)) => return classify_error(&e),
+            Err(_) => {
+                return failed(
+                    ErrorClass::Timeout,
+                    format!("no response within {}", humantime::format_duration(timeout)),
+                );
+            }
         };
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, Utc::now()));
-        let text = match read_limited(response).await {
-            Ok(text) => text,
-            Err(e) => return classify_error(&e),
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
         };
+        if (300..400).contains(&status) {
+            let location = header(LOCATION).map(|l| l.chars().take(EXCERPT_CHARS).collect());
+            return AttemptOutcome::Redirected { status, location };
+        }
+        let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v, Utc::now()));
+        let text = read_bounded(response).await;
         let excerpt: String = text.chars().take(EXCERPT_CHARS).collect();
         if (200..300).contains(&status) {
             AttemptOutcome::Delivered {
@@ -110,16 +132,21 @@ impl WebhookClient {
     }
 }
 
-async fn read_limited(mut response: reqwest::Response) -> Result<String, reqwest::Error> {
+/// Reads at most `BODY_LIMIT` bytes of the body for at most `BODY_READ_TIMEOUT`, keeping what
+/// arrived: the status has already decided the outcome.
+async fn read_bounded(mut response: reqwest::Response) -> String {
     let mut buf = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = BODY_LIMIT.saturating_sub(buf.len());
-        buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if buf.len() >= BODY_LIMIT {
-            break;
+    let read = async {
+        while let Ok(Some(chunk)) = response.chunk().await {
+            let room = BODY_LIMIT.saturating_sub(buf.len());
+            buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if buf.len() >= BODY_LIMIT {
+                break;
+            }
         }
-    }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    };
+    let _ = tokio::time::timeout(BODY_READ_TIMEOUT, read).await;
+    String::from_utf8_lossy(&buf).into_owned()
 }
 
 fn failed(class: ErrorClass, detail: String) -> AttemptOutcome {
@@ -173,8 +200,13 @@ fn message_id_of(body: &str) -> Option<String> {
 /// `Retry-After` as delay-seconds or an HTTP date.
 fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many seconds for an integer is still a request to wait long: the policy caps it.
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let at = DateTime::parse_from_rfc2822(value)
         .ok()?
@@ -204,6 +236,16 @@ mod tests {
             None
         );
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-5", now), None);
+    }
+
+    #[test]
+    fn a_retry_after_too_large_for_an_integer_still_asks_for_the_longest_wait() {
+        let now = Utc::now();
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999", now),
+            Some(Duration::MAX)
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use herald::actors::TickOutcome;
+use herald::db::Op;
 use herald::domain::MessageStatus;
 use serde_json::{Value, json};
 
@@ -177,7 +178,7 @@ async fn sending_and_sent_messages_cannot_be_cancelled() {
     // Another worker holds the oldest one; a tick sends the other.
     app.handles
         .store
-        .run(|s| s.claim_due(1, Duration::from_secs(30), "t"))
+        .run(Op::Claim, |s| s.claim_due(1, Duration::from_secs(30), "t"))
         .await
         .unwrap();
     assert_error(

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use herald::actors::{Tick, TickOutcome};
+use herald::db::Op;
 use herald::db::{MessageRecord, NewMessage};
 use herald::domain::{Content, MessageStatus, Recipient};
 use herald::{Application, Handles, Settings, ShutdownReport};
@@ -194,7 +195,7 @@ impl TestApp {
             .collect();
         self.handles
             .store
-            .run(move |s| s.insert(&batch))
+            .run(Op::Insert, move |s| s.insert(&batch))
             .await
             .unwrap()
     }
@@ -204,7 +205,12 @@ impl TestApp {
     }
 
     pub async fn message(&self, id: Uuid) -> MessageRecord {
-        self.handles.store.run(move |s| s.get(id)).await.unwrap().0
+        self.handles
+            .store
+            .run(Op::Read, move |s| s.get(id))
+            .await
+            .unwrap()
+            .0
     }
 
     /// Ticks until the message reaches `status`.

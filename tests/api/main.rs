@@ -9,6 +9,7 @@ mod cli;
 mod delivery;
 mod dispatch;
 mod docs;
+mod hardening;
 mod helpers;
 mod pipeline;
 mod queue;

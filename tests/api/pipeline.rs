@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use deadpool_redis::redis;
 use herald::actors::TickOutcome;
+use herald::db::Op;
 use serde_json::Value;
 
 use crate::helpers::*;
@@ -122,7 +123,7 @@ async fn a_message_is_not_claimed_before_it_is_due() {
     later.send_at = Some(chrono::Utc::now() + chrono::Duration::seconds(3600));
     app.handles
         .store
-        .run(move |s| s.insert(&[later]))
+        .run(Op::Insert, move |s| s.insert(&[later]))
         .await
         .unwrap();
     assert_eq!(app.tick().await, TickOutcome::Idle);

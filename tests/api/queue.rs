@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use herald::db::Op;
 use herald::db::{AttemptRecord, Finish, FinishResult, MessageStore, PgStore};
 use herald::domain::{MessageStatus, OutcomeKind};
 
@@ -67,7 +68,9 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite() {
     let crashed = app
         .handles
         .store
-        .run(|s| s.claim_due(1, Duration::from_millis(100), "crashed"))
+        .run(Op::Claim, |s| {
+            s.claim_due(1, Duration::from_millis(100), "crashed")
+        })
         .await
         .unwrap()
         .remove(0);
@@ -86,7 +89,7 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite() {
     let stale = app
         .handles
         .store
-        .run(move |s| {
+        .run(Op::Finish, move |s| {
             s.finish(
                 &crashed,
                 &attempt(1),
@@ -108,7 +111,7 @@ async fn a_claim_with_too_little_lease_left_is_handed_back_unsent() {
     let mut claim = app
         .handles
         .store
-        .run(|s| s.claim_due(1, Duration::from_secs(30), "me"))
+        .run(Op::Claim, |s| s.claim_due(1, Duration::from_secs(30), "me"))
         .await
         .unwrap()
         .remove(0);

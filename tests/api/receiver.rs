@@ -13,6 +13,8 @@ pub struct Reply {
     pub status: u16,
     pub body: String,
     pub delay: Duration,
+    /// Sends the status and headers at once, then the body spread over this long.
+    pub body_over: Duration,
     pub headers: Vec<(&'static str, String)>,
 }
 
@@ -26,6 +28,7 @@ impl Reply {
             status,
             body: String::new(),
             delay: Duration::ZERO,
+            body_over: Duration::ZERO,
             headers: Vec::new(),
         }
     }
@@ -37,6 +40,11 @@ impl Reply {
 
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    pub fn body_over(mut self, over: Duration) -> Self {
+        self.body_over = over;
         self
     }
 
@@ -106,7 +114,26 @@ async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>
     for (name, value) in &reply.headers {
         response.insert_header((*name, value.as_str()));
     }
-    response.content_type("application/json").body(reply.body)
+    response.content_type("application/json");
+    if reply.body_over.is_zero() {
+        return response.body(reply.body);
+    }
+    // Three pieces: the first at once, the others a third of the time apart.
+    let pause = reply.body_over / 3;
+    let bytes = reply.body.into_bytes();
+    let third = bytes.len().div_ceil(3).max(1);
+    let pieces: Vec<web::Bytes> = bytes
+        .chunks(third)
+        .map(web::Bytes::copy_from_slice)
+        .collect();
+    let stream = futures_util::stream::unfold((pieces, 0usize), move |(pieces, i)| async move {
+        let piece = pieces.get(i)?.clone();
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        Some((Ok::<_, actix_web::Error>(piece), (pieces, i + 1)))
+    });
+    response.streaming(stream)
 }
 
 impl TestWebhook {
