@@ -5,7 +5,8 @@ use prometheus::{
     IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
-use crate::db::StatusCounts;
+use crate::db::{Op, StatusCounts};
+use crate::domain::{MessageStatus, OutcomeKind};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -44,7 +45,7 @@ impl Metrics {
         let e2e_buckets = vec![
             0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
         ];
-        Self {
+        let metrics = Self {
             messages: register(
                 &r,
                 IntGaugeVec::new(Opts::new("messages", "Messages by status"), &["status"]).unwrap(),
@@ -139,6 +140,23 @@ impl Metrics {
                 IntGauge::new("dispatch_active", "1 when dispatch is active").unwrap(),
             ),
             registry: r,
+        };
+        metrics.initialise_labels();
+        metrics
+    }
+
+    /// Every known label value starts at 0, so dashboards and alerts see each series from
+    /// startup, not after its first event.
+    fn initialise_labels(&self) {
+        for kind in OutcomeKind::ALL {
+            self.deliveries.with_label_values(&[kind.as_str()]);
+            self.webhook_duration.with_label_values(&[kind.as_str()]);
+        }
+        for op in Op::ALL {
+            self.store_errors.with_label_values(&[op.as_str()]);
+        }
+        for status in MessageStatus::ALL {
+            self.messages.with_label_values(&[status.as_str()]);
         }
     }
 
@@ -161,6 +179,26 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed metrics.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labelled_families_are_exposed_at_zero_before_any_event() {
+        let text = Metrics::new().render();
+        for line in [
+            r#"herald_deliveries_total{outcome="success"} 0"#,
+            r#"herald_deliveries_total{outcome="permanent"} 0"#,
+            r#"herald_webhook_request_duration_seconds_count{outcome="retryable"} 0"#,
+            r#"herald_store_errors_total{operation="claim"} 0"#,
+            r#"herald_store_errors_total{operation="finish"} 0"#,
+            r#"herald_messages{status="cancelled"} 0"#,
+        ] {
+            assert!(text.contains(line), "missing {line}");
+        }
     }
 }
 

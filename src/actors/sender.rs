@@ -183,7 +183,7 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
         "delivery attempt"
     );
     let attempt = AttemptRecord {
-        attempt: claim.attempt,
+        attempt: claim.number,
         started_at: delivery.started_at,
         duration_ms: delivery.duration.as_millis().min(i32::MAX as u128) as u32,
         kind,

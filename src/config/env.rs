@@ -63,8 +63,10 @@ impl<'a> Env<'a> {
         self.get(var).unwrap_or_else(|| default.to_owned())
     }
 
+    /// A secret, without surrounding whitespace (a trailing newline from a file or a paste
+    /// would otherwise lock everyone out).
     pub fn secret(&self, var: &str) -> Option<Secret<String>> {
-        self.get(var).map(Secret::new)
+        self.get(var).map(|v| Secret::new(v.trim().to_owned()))
     }
 
     pub fn number<T>(&self, var: &'static str, default: T, range: (T, T)) -> Result<T, ConfigError>

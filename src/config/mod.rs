@@ -149,7 +149,7 @@ impl Settings {
                     ));
                 }
             },
-            api_token: env.secret("API_TOKEN"),
+            api_token: api_token(&env)?,
         })
     }
 }
@@ -164,6 +164,21 @@ fn webhook_url(env: &Env<'_>) -> Result<String, ConfigError> {
             "an http:// or https:// URL",
         )),
     }
+}
+
+/// A bearer token is sent in a header: visible ASCII only, or no client could present it.
+fn api_token(env: &Env<'_>) -> Result<Option<Secret<String>>, ConfigError> {
+    let token = env.secret("API_TOKEN");
+    if let Some(t) = &token
+        && !t.expose().bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ConfigError::new(
+            "API_TOKEN",
+            None,
+            "visible ASCII characters without spaces",
+        ));
+    }
+    Ok(token)
 }
 
 fn signing_key(env: &Env<'_>) -> Result<Option<Secret<Vec<u8>>>, ConfigError> {
@@ -225,6 +240,15 @@ mod tests {
     fn the_lease_must_outlast_the_webhook_timeout() {
         let err = settings(&[("WEBHOOK_TIMEOUT", "30s"), ("LEASE_DURATION", "20s")]).unwrap_err();
         assert_eq!(err.var, "LEASE_DURATION");
+    }
+
+    #[test]
+    fn an_api_token_is_trimmed_and_one_with_inner_spaces_is_refused() {
+        let s = settings(&[("API_TOKEN", "  s3cret\n")]).unwrap();
+        assert_eq!(s.api_token.unwrap().expose(), "s3cret");
+        let err = settings(&[("API_TOKEN", "two words")]).unwrap_err();
+        assert_eq!(err.var, "API_TOKEN");
+        assert!(!err.to_string().contains("two words"), "{err}");
     }
 
     #[test]

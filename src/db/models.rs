@@ -55,8 +55,11 @@ pub struct MessageRecord {
 pub struct Claim {
     pub id: Uuid,
     pub token: Uuid,
-    /// The number of this attempt (1 for the first).
+    /// The number of this attempt since the message was created or last retried by hand (1 for
+    /// the first): what the retry schedule counts.
     pub attempt: u32,
+    /// The number of this attempt in the message's whole history: never reused.
+    pub number: u32,
     pub recipient: String,
     pub content: String,
     pub created_at: DateTime<Utc>,
@@ -157,13 +160,34 @@ pub(super) struct MessageRow {
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,
-    pub claim_token: Option<Uuid>,
     pub message_id: Option<String>,
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub request_fingerprint: Option<String>,
+}
+
+/// What the claim returns of each row: only what a delivery needs. (`attempt_seq` is not in the
+/// diesel schema, which stops at 16 columns; the queue reads and writes it in SQL.)
+#[derive(Debug, QueryableByName)]
+pub(super) struct ClaimRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub claim_token: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempt_seq: i32,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub recipient: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub content: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub next_attempt_at: DateTime<Utc>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub created_at: DateTime<Utc>,
 }
 
 impl MessageRow {

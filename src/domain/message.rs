@@ -33,7 +33,8 @@ impl Recipient {
                 ' ' | '-' | '.' | '(' | ')' => {}
                 _ => {
                     return Err(ValidationError(format!(
-                        "recipient contains '{c}'; an E.164 number has only digits after '+'"
+                        "recipient contains {}; an E.164 number has only digits after '+'",
+                        describe_char(c)
                     )));
                 }
             }
@@ -57,15 +58,49 @@ impl fmt::Display for Recipient {
     }
 }
 
-/// Message text: not blank, at most `max_chars` characters (Unicode scalar values).
+/// `'x'` for a visible character, `U+0000` for a control or invisible one.
+fn describe_char(c: char) -> String {
+    if c.is_control() || is_invisible(c) {
+        format!("the control or invisible character U+{:04X}", c as u32)
+    } else {
+        format!("'{c}'")
+    }
+}
+
+/// Characters that show nothing: whitespace, zero-width and joiner characters, the byte order
+/// mark, the soft hyphen and bidirectional controls. Text made only of these is blank.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}')
+}
+
+/// Message text: at most `max_chars` characters (Unicode scalar values), not blank (not made
+/// only of whitespace and invisible characters), and free of control characters other than
+/// tab, line feed and carriage return (NUL cannot be stored, and the others are never text).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Content(String);
 
 impl Content {
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, ValidationError> {
-        if raw.trim().is_empty() {
-            return Err(ValidationError("content must not be empty or blank".into()));
+        if raw.chars().all(is_invisible) {
+            return Err(ValidationError(
+                "content must not be empty or blank (whitespace and invisible characters only)"
+                    .into(),
+            ));
+        }
+        if let Some((at, c)) = raw
+            .chars()
+            .enumerate()
+            .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(ValidationError(format!(
+                "content contains the control character U+{:04X} at position {at}; only tab, line feed and carriage return are allowed",
+                c as u32
+            )));
         }
         let count = raw.chars().count();
         if count > max_chars {
@@ -177,6 +212,37 @@ mod tests {
     fn blank_content_is_refused() {
         assert!(Content::parse("   \n", 160).is_err());
         assert!(Content::parse("", 160).is_err());
+    }
+
+    #[test]
+    fn invisible_only_content_is_blank() {
+        for blank in [
+            "\u{200B}\u{200B}",
+            "\u{FEFF} \u{2060}",
+            "\u{00AD}\n\u{200D}",
+        ] {
+            let err = Content::parse(blank, 160).unwrap_err();
+            assert!(err.0.contains("blank"), "{err}");
+        }
+        assert!(Content::parse("a\u{200B}b", 160).is_ok());
+    }
+
+    #[test]
+    fn control_characters_other_than_tab_and_newlines_are_refused() {
+        let err = Content::parse("a\u{0}b", 160).unwrap_err();
+        assert!(
+            err.0.contains("U+0000") && err.0.contains("position 1"),
+            "{err}"
+        );
+        for bad in ["a\u{7}", "\u{1B}[31m", "x\u{7F}", "x\u{85}"] {
+            assert!(Content::parse(bad, 160).is_err(), "{bad:?}");
+        }
+        assert!(Content::parse("line one\r\nline\ttwo", 160).is_ok());
+        let err = Recipient::parse("+90555\u{0}1234567").unwrap_err();
+        assert!(
+            err.0.starts_with("recipient") && err.0.contains("U+0000"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub enum OutcomeKind {
 }
 
 impl OutcomeKind {
+    pub const ALL: [OutcomeKind; 3] = [Self::Success, Self::Retryable, Self::Permanent];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",

@@ -6,6 +6,7 @@ use std::time::Duration;
 use herald::actors::TickOutcome;
 use herald::db::Op;
 use herald::domain::MessageStatus;
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::{Reply, TestWebhook};
@@ -59,4 +60,101 @@ async fn a_2xx_whose_body_is_slow_is_delivered_once() {
     );
     assert!(matches!(app.tick().await, TickOutcome::Idle));
     assert_eq!(app.webhook.count(), 1, "exactly one delivery");
+}
+
+#[actix_rt::test]
+async fn control_and_invisible_characters_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let before = app.db.snapshot();
+    for (body, field, says) in [
+        (
+            json!({"recipient": "+905551111111", "content": "a\u{0}b"}),
+            "content",
+            "U+0000",
+        ),
+        (
+            json!({"recipient": "+90555\u{0}1111111", "content": "hi"}),
+            "recipient",
+            "U+0000",
+        ),
+        (
+            json!({"recipient": "+905551111111", "content": "bell\u{7}"}),
+            "content",
+            "U+0007",
+        ),
+        (
+            json!({"recipient": "+905551111111", "content": "\u{200B}\u{FEFF}\u{2060}"}),
+            "content",
+            "blank",
+        ),
+    ] {
+        let response = app.post_json("/messages", &body).await;
+        assert_eq!(response.status(), 400, "{body}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        let text = error["error"].as_str().unwrap();
+        assert!(
+            text.starts_with(field) && text.contains(says),
+            "'{text}' names {field} and {says}"
+        );
+    }
+    assert_eq!(app.db.snapshot(), before, "nothing stored changed");
+    let ok = json!({"recipient": "+905551111111", "content": "line one\r\nline\ttwo"});
+    assert_eq!(app.post_json("/messages", &ok).await.status(), 201);
+}
+
+#[actix_rt::test]
+async fn the_bearer_scheme_is_case_insensitive_and_a_padded_token_still_works() {
+    let app = spawn_app_with(&[("API_TOKEN", "  s3cret-token\n")]).await;
+    for value in [
+        "Bearer s3cret-token",
+        "bearer s3cret-token",
+        "BEARER s3cret-token",
+    ] {
+        let response = app
+            .http
+            .get(format!("{}/messages", app.address))
+            .header("Authorization", value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{value}");
+    }
+}
+
+#[actix_rt::test]
+async fn history_numbers_stay_unique_across_a_manual_retry() {
+    let app = spawn_app_with(&[("RETRY_SCHEDULE", "")]).await;
+    app.webhook.script([Reply::status(500)]);
+    let [m] = app.insert(1).await.try_into().unwrap();
+    app.tick_until(m.id, MessageStatus::Failed).await;
+    let retried = app.post(&format!("/messages/{}/retry", m.id)).await;
+    assert_eq!(retried.status(), 200);
+    app.tick_until(m.id, MessageStatus::Sent).await;
+
+    let detail: serde_json::Value = app
+        .get(&format!("/messages/{}", m.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let numbers: Vec<i64> = detail["delivery_attempts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("attempt history in {detail}"))
+        .iter()
+        .map(|a| a["attempt"].as_i64().unwrap())
+        .collect();
+    assert_eq!(numbers, vec![1, 2]);
+}
+
+#[actix_rt::test]
+async fn labelled_metrics_are_exposed_before_any_event() {
+    let app = spawn_app().await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    for line in [
+        r#"herald_deliveries_total{outcome="retryable"} 0"#,
+        r#"herald_webhook_request_duration_seconds_count{outcome="success"} 0"#,
+        r#"herald_store_errors_total{operation="finish"} 0"#,
+    ] {
+        assert!(text.contains(line), "missing {line}");
+    }
 }

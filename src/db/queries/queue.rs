@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
 
 use super::super::StoreError;
-use super::super::models::{AttemptRecord, Claim, Finish, FinishResult, InsertAttempt, MessageRow};
+use super::super::models::{AttemptRecord, Claim, ClaimRow, Finish, FinishResult, InsertAttempt};
 use super::super::schema::{delivery_attempts, messages};
 use crate::domain::MessageStatus;
 
@@ -30,10 +30,12 @@ SET status = 'sending',
     claimed_by = $2,
     lease_expires_at = now() + $3 * interval '1 millisecond',
     attempts = m.attempts + 1,
+    attempt_seq = m.attempt_seq + 1,
     updated_at = now()
 FROM due
 WHERE m.id = due.id
-RETURNING m.*";
+RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.recipient, m.content,
+          m.next_attempt_at, m.created_at";
 
 pub fn claim_due(
     conn: &mut PgConnection,
@@ -43,7 +45,7 @@ pub fn claim_due(
 ) -> Result<Vec<Claim>, StoreError> {
     // Taken before the claim: the local deadline can only be earlier than the database's lease.
     let deadline = Instant::now() + lease;
-    let mut rows: Vec<MessageRow> = diesel::sql_query(CLAIM_SQL)
+    let mut rows: Vec<ClaimRow> = diesel::sql_query(CLAIM_SQL)
         .bind::<BigInt, _>(i64::from(limit))
         .bind::<Text, _>(worker)
         .bind::<BigInt, _>(lease.as_millis() as i64)
@@ -51,16 +53,15 @@ pub fn claim_due(
     rows.sort_by_key(|r| (r.next_attempt_at, r.created_at));
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            Some(Claim {
-                id: r.id,
-                token: r.claim_token?,
-                attempt: r.attempts as u32,
-                recipient: r.recipient,
-                content: r.content,
-                created_at: r.created_at,
-                deadline,
-            })
+        .map(|r| Claim {
+            id: r.id,
+            token: r.claim_token,
+            attempt: r.attempts as u32,
+            number: r.attempt_seq as u32,
+            recipient: r.recipient,
+            content: r.content,
+            created_at: r.created_at,
+            deadline,
         })
         .collect())
 }
@@ -135,27 +136,17 @@ fn now_plus(after: Duration) -> diesel::expression::SqlLiteral<Timestamptz> {
 
 /// Back to `pending`, due now, the attempt it counted given back.
 pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, StoreError> {
-    use messages::dsl as m;
-    let mut released = 0;
-    conn.transaction(|conn| {
-        for claim in claims {
-            released += diesel::update(
-                messages::table
-                    .filter(m::id.eq(claim.id))
-                    .filter(m::claim_token.eq(claim.token))
-                    .filter(m::status.eq(MessageStatus::Sending.as_str())),
-            )
-            .set((
-                m::status.eq(MessageStatus::Pending.as_str()),
-                m::attempts.eq(m::attempts - 1),
-                m::claim_token.eq(None::<uuid::Uuid>),
-                m::claimed_by.eq(None::<String>),
-                m::lease_expires_at.eq(None::<chrono::DateTime<chrono::Utc>>),
-                m::updated_at.eq(diesel::dsl::now),
-            ))
-            .execute(conn)?;
-        }
-        Ok::<_, StoreError>(())
-    })?;
-    Ok(released)
+    let ids: Vec<uuid::Uuid> = claims.iter().map(|c| c.id).collect();
+    let tokens: Vec<uuid::Uuid> = claims.iter().map(|c| c.token).collect();
+    // One statement for the whole set; each row is still guarded by its own token.
+    Ok(diesel::sql_query(
+        "UPDATE messages m
+         SET status = 'pending', attempts = m.attempts - 1, attempt_seq = m.attempt_seq - 1,
+             claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
+         WHERE m.id = c.id AND m.claim_token = c.token AND m.status = 'sending'",
+    )
+    .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<Array<diesel::sql_types::Uuid>, _>(tokens)
+    .execute(conn)?)
 }
