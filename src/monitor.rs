@@ -70,18 +70,21 @@ pub struct Monitor {
     pub cache: Dependency,
     pub webhook: Dependency,
     last_tick: Mutex<Option<DateTime<Utc>>>,
-    pub scheduler_interval: Duration,
+    last_progress: Mutex<Option<DateTime<Utc>>>,
+    /// How long due work may wait with nothing claimed or finished before dispatch is stalled.
+    pub stall_window: Duration,
 }
 
 impl Monitor {
-    pub fn new(scheduler_interval: Duration) -> Self {
+    pub fn new(stall_window: Duration) -> Self {
         Self {
             metrics: Metrics::new(),
             database: Dependency::new("database"),
             cache: Dependency::new("cache"),
             webhook: Dependency::new("webhook"),
             last_tick: Mutex::new(None),
-            scheduler_interval,
+            last_progress: Mutex::new(None),
+            stall_window,
         }
     }
 
@@ -93,11 +96,21 @@ impl Monitor {
         *self.last_tick.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Active dispatch whose last finished tick is older than two intervals is stalled.
-    pub fn is_stalled(&self, now: DateTime<Utc>, started_at: DateTime<Utc>) -> bool {
-        let window = chrono::Duration::from_std(self.scheduler_interval * 2)
-            .unwrap_or(chrono::Duration::MAX);
-        let reference = self.last_tick().unwrap_or(started_at);
+    /// A claim or a recorded outcome: dispatch is moving.
+    pub fn progressed(&self, at: DateTime<Utc>) {
+        *self.last_progress.lock().unwrap_or_else(|p| p.into_inner()) = Some(at);
+    }
+
+    pub fn last_progress(&self) -> Option<DateTime<Utc>> {
+        *self.last_progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Nothing was claimed or finished within the stall window (counted from startup before the
+    /// first claim). Dispatch is stalled only if, as well, due work has waited that long: the
+    /// caller asks the store.
+    pub fn is_idle_too_long(&self, now: DateTime<Utc>, started_at: DateTime<Utc>) -> bool {
+        let window = chrono::Duration::from_std(self.stall_window).unwrap_or(chrono::Duration::MAX);
+        let reference = self.last_progress().unwrap_or(started_at);
         now - reference > window
     }
 }
@@ -107,21 +120,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dispatch_is_stalled_when_no_tick_finished_within_two_intervals() {
-        let monitor = Monitor::new(Duration::from_secs(120));
+    fn idle_means_nothing_claimed_or_finished_within_the_window() {
+        let monitor = Monitor::new(Duration::from_secs(240));
         let start = Utc::now();
         let at = |secs| start + chrono::Duration::seconds(secs);
         assert!(
-            !monitor.is_stalled(at(239), start),
-            "no tick yet, but within two intervals of start"
+            !monitor.is_idle_too_long(at(239), start),
+            "counted from start"
         );
-        assert!(
-            monitor.is_stalled(at(241), start),
-            "no tick for more than two intervals"
-        );
-        monitor.tick_finished(at(200));
-        assert!(!monitor.is_stalled(at(439), start));
-        assert!(monitor.is_stalled(at(441), start));
+        assert!(monitor.is_idle_too_long(at(241), start));
+        monitor.progressed(at(200));
+        assert!(!monitor.is_idle_too_long(at(439), start));
+        assert!(monitor.is_idle_too_long(at(441), start));
+        // A tick that ends without claiming is not progress.
+        monitor.tick_finished(at(430));
+        assert!(monitor.is_idle_too_long(at(441), start));
     }
 
     #[test]

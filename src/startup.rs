@@ -80,10 +80,13 @@ impl Application {
             format!("could not listen on {} (LISTEN_ADDR)", settings.listen_addr)
         })?;
         let port = listener.local_addr()?.port();
-        let monitor = Arc::new(Monitor::new(settings.scheduler.interval));
-        let store = store.observed_by(Arc::clone(&monitor));
         let client = WebhookClient::new(settings.webhook.clone())
             .context("could not build the HTTP client")?;
+        // A working dispatcher claims within an interval and finishes a delivery within the
+        // longest attempt; twice the interval plus that is a fair wait before saying stalled.
+        let stall_window = settings.scheduler.interval * 2 + client.max_attempt_duration();
+        let monitor = Arc::new(Monitor::new(stall_window));
+        let store = store.observed_by(Arc::clone(&monitor));
 
         let cache_writer =
             CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
@@ -176,18 +179,26 @@ impl Handles {
         self.stop.notify_one();
     }
 
-    /// Stop accepting HTTP, stop claiming, hand back claims not started, and wait up to the
-    /// grace period for deliveries in flight.
+    /// On the signal, at once: no delivery starts any more (claims not started are handed back)
+    /// and claiming stops. Then open HTTP requests and deliveries in flight finish together,
+    /// within one `SHUTDOWN_GRACE` deadline; HTTP connections still open then are closed.
     async fn shutdown(&self) -> ShutdownReport {
-        self.server.stop(true).await;
+        let deadline = tokio::time::Instant::now() + self.grace;
+        // Draining first makes the tick in progress hand back what it has not started.
+        let drain = self.sender.send(Drain { deadline });
+        let stop = tokio::time::timeout_at(deadline, self.scheduler.send(StopClaiming));
         if let Some(producer) = &self.producer {
             producer.do_send(StopProducing);
         }
-        let deadline = tokio::time::Instant::now() + self.grace;
-        // Draining first makes the tick in progress hand back what it has not started.
-        let drain = self.sender.send(Drain { grace: self.grace });
-        let stop = tokio::time::timeout_at(deadline, self.scheduler.send(StopClaiming));
-        let (drained, _) = tokio::join!(drain, stop);
+        let http = async {
+            if tokio::time::timeout_at(deadline, self.server.stop(true))
+                .await
+                .is_err()
+            {
+                self.server.stop(false).await;
+            }
+        };
+        let (drained, _, ()) = tokio::join!(drain, stop, http);
         let drained = drained.unwrap_or(false);
         if drained {
             tracing::info!("shutdown complete: every delivery finished");

@@ -145,6 +145,7 @@ async fn tick(
     if claims.is_empty() {
         return TickOutcome::Idle;
     }
+    monitor.progressed(chrono::Utc::now());
     tracing::info!(count = claims.len(), "claimed messages");
     match sender.send(Deliver(claims)).await {
         Ok(report) => TickOutcome::Claimed(report),

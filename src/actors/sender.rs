@@ -192,22 +192,25 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
         excerpt: Some(outcome.excerpt().to_owned()).filter(|e| !e.is_empty()),
     };
     match finish_with_retries(deps, &claim, attempt, finish.clone()).await {
-        Ok(FinishResult::Applied { sent_at }) => match finish {
-            Finish::Sent { message_id } => {
-                let sent_at = sent_at.unwrap_or_else(chrono::Utc::now);
-                if let Ok(latency) = (sent_at - claim.created_at).to_std() {
-                    metrics.delivery_latency.observe(latency.as_secs_f64());
+        Ok(FinishResult::Applied { sent_at }) => {
+            deps.monitor.progressed(chrono::Utc::now());
+            match finish {
+                Finish::Sent { message_id } => {
+                    let sent_at = sent_at.unwrap_or_else(chrono::Utc::now);
+                    if let Ok(latency) = (sent_at - claim.created_at).to_std() {
+                        metrics.delivery_latency.observe(latency.as_secs_f64());
+                    }
+                    deps.cache.do_send(RecordSent {
+                        id: claim.id,
+                        message_id,
+                        sent_at,
+                    });
+                    Fate::Sent
                 }
-                deps.cache.do_send(RecordSent {
-                    id: claim.id,
-                    message_id,
-                    sent_at,
-                });
-                Fate::Sent
+                Finish::Retry { .. } => Fate::Retried,
+                Finish::Failed { .. } => Fate::Failed,
             }
-            Finish::Retry { .. } => Fate::Retried,
-            Finish::Failed { .. } => Fate::Failed,
-        },
+        }
         Ok(FinishResult::Stale) => {
             metrics.stale_finishes.inc();
             tracing::warn!("claim was taken over before the outcome was recorded; outcome dropped");
@@ -251,12 +254,12 @@ fn fastrand_unit() -> f64 {
     fake::rand::rng().random::<f64>()
 }
 
-/// Shutdown: deliveries not yet started are handed back; waits up to `grace` for those in flight.
-/// Resolves to `true` when nothing was left in flight.
+/// Shutdown: deliveries not yet started are handed back; waits until `deadline` for those in
+/// flight. Resolves to `true` when nothing was left in flight.
 #[derive(Message)]
 #[rtype(result = "bool")]
 pub struct Drain {
-    pub grace: Duration,
+    pub deadline: tokio::time::Instant,
 }
 
 impl Handler<Drain> for Sender {
@@ -267,7 +270,7 @@ impl Handler<Drain> for Sender {
         deps.draining.send_replace(true);
         Box::pin(async move {
             let all = deps.permits.acquire_many(deps.concurrency);
-            matches!(tokio::time::timeout(msg.grace, all).await, Ok(Ok(_)))
+            matches!(tokio::time::timeout_at(msg.deadline, all).await, Ok(Ok(_)))
         })
     }
 }

@@ -134,6 +134,9 @@ pub trait MessageStore: Send + Sync + 'static {
     /// `pending` → `cancelled`.
     fn cancel(&self, id: Uuid) -> Result<MessageRecord, StoreError>;
     fn counts(&self) -> Result<StatusCounts, StoreError>;
+    /// Whether some message has been due for longer than `by` without being claimed: pending
+    /// and due since then, or `sending` with a lease that ran out that long ago.
+    fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
     fn dispatch_active(&self) -> Result<bool, StoreError>;
     fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;
     /// The database's clock, so that every instance agrees on "now".

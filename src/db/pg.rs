@@ -119,6 +119,10 @@ impl MessageStore for PgStore {
         queries::counts(&mut *self.conn()?)
     }
 
+    fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
+        queries::overdue(&mut *self.conn()?, by)
+    }
+
     fn dispatch_active(&self) -> Result<bool, StoreError> {
         use super::schema::dispatch_state::dsl::*;
         Ok(dispatch_state.select(active).first(&mut self.conn()?)?)

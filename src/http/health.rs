@@ -43,11 +43,14 @@ pub struct Check {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DispatcherCheck {
-    /// `active`, `inactive`, `stalled` (active, but no tick finished within two intervals), or
-    /// `unknown` (the database cannot say).
+    /// `active`, `inactive`, `stalled` (active, and due work has waited longer than
+    /// 2 × `SCHEDULER_INTERVAL` + `WEBHOOK_TIMEOUT` + 0.5 s while this instance claimed and
+    /// finished nothing), or `unknown` (the database cannot say).
     #[schema(example = "active")]
     pub status: &'static str,
     pub last_tick_at: Option<DateTime<Utc>>,
+    /// When this instance last claimed a message or recorded an outcome.
+    pub last_progress_at: Option<DateTime<Utc>>,
 }
 
 impl Check {
@@ -88,8 +91,16 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         within(state.cache.ping()),
     );
     let now = Utc::now();
+    let idle = state.monitor.is_idle_too_long(now, state.started_at);
+    let window = state.monitor.stall_window;
+    let overdue = match (&active, idle) {
+        (Ok(true), true) => within(state.store.run(Op::Counts, move |s| s.overdue(window)))
+            .await
+            .unwrap_or(false),
+        _ => false,
+    };
     let dispatcher = match active {
-        Ok(true) if state.monitor.is_stalled(now, state.started_at) => "stalled",
+        Ok(true) if overdue => "stalled",
         Ok(true) => "active",
         Ok(false) => "inactive",
         Err(_) => "unknown",
@@ -118,6 +129,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             dispatcher: DispatcherCheck {
                 status: dispatcher,
                 last_tick_at: state.monitor.last_tick(),
+                last_progress_at: state.monitor.last_progress(),
             },
         },
     };

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use herald::actors::TickOutcome;
+use herald::actors::{StopClaiming, TickOutcome};
 use herald::db::Op;
 use herald::domain::MessageStatus;
 use serde_json::json;
@@ -157,4 +157,124 @@ async fn labelled_metrics_are_exposed_before_any_event() {
     ] {
         assert!(text.contains(line), "missing {line}");
     }
+}
+
+/// Opens a request whose body arrives one byte every 200 ms; keeps the connection busy.
+fn slow_upload(address: &str) -> std::thread::JoinHandle<()> {
+    use std::io::Write;
+    let host = address.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        let Ok(mut stream) = std::net::TcpStream::connect(&host) else {
+            return;
+        };
+        let body = br#"{"recipient":"+905551111111","content":"slow"}"#;
+        let head = format!(
+            "POST /messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        for byte in body {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
+}
+
+#[actix_rt::test]
+async fn sigterm_stops_claiming_at_once_and_ends_within_the_grace_period() {
+    let mut app = spawn_app_with(&[
+        ("SHUTDOWN_GRACE", "2s"),
+        ("SCHEDULER_INTERVAL", "20ms"),
+        ("BATCH_SIZE", "50"),
+        ("SENDER_CONCURRENCY", "4"),
+    ])
+    .await;
+    app.webhook
+        .always(Reply::accepted().delay(Duration::from_millis(20)));
+    app.insert(3000).await;
+    let _client = slow_upload(&app.address);
+    wait_until("a busy drain", Duration::from_secs(10), || async {
+        app.webhook.count() >= 40
+    })
+    .await;
+
+    let signalled = std::time::Instant::now();
+    let at_signal = app.webhook.count();
+    let report = app.shutdown().await;
+    let took = signalled.elapsed();
+    assert!(
+        took <= Duration::from_secs(3),
+        "shutdown took {took:?}, more than grace + 1 s"
+    );
+    assert!(report.drained, "the deliveries in flight finished");
+    let after = app.webhook.count() - at_signal;
+    assert!(
+        after <= 4,
+        "{after} deliveries reached the webhook after the signal; at most the 4 in flight may"
+    );
+    assert_eq!(
+        app.db.count("status = 'sent'") as usize,
+        app.webhook.count(),
+        "every delivery that happened is recorded"
+    );
+    assert_eq!(
+        app.db.count("status = 'sending'"),
+        0,
+        "claims were handed back"
+    );
+}
+
+async fn dispatcher_status(app: &TestApp) -> (String, String) {
+    let health: serde_json::Value = app.get("/health").await.json().await.unwrap();
+    (
+        health["checks"]["dispatcher"]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        health["status"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[actix_rt::test]
+async fn a_slow_webhook_does_not_make_progressing_dispatch_look_stalled() {
+    let app = spawn_app_with(&[("SCHEDULER_INTERVAL", "100ms"), ("BATCH_SIZE", "1")]).await;
+    app.webhook
+        .always(Reply::accepted().delay(Duration::from_millis(1500)));
+    app.insert(3).await;
+    wait_until(
+        "the first slow delivery",
+        Duration::from_secs(5),
+        || async { app.webhook.count() >= 1 },
+    )
+    .await;
+    // The tick in progress is now far longer than 2 × SCHEDULER_INTERVAL.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        dispatcher_status(&app).await,
+        ("active".to_owned(), "ok".to_owned())
+    );
+}
+
+#[actix_rt::test]
+async fn due_work_that_nobody_claims_makes_dispatch_stalled() {
+    let app = spawn_app_with(&[("SCHEDULER_INTERVAL", "100ms"), ("WEBHOOK_TIMEOUT", "1s")]).await;
+    app.handles.scheduler.send(StopClaiming).await.unwrap();
+    assert_eq!(
+        dispatcher_status(&app).await.0,
+        "active",
+        "nothing is due yet"
+    );
+    let mut overdue = new_message("waiting");
+    overdue.send_at = Some(chrono::Utc::now() - chrono::Duration::hours(1));
+    app.handles
+        .store
+        .run(Op::Insert, move |s| s.insert(&[overdue]))
+        .await
+        .unwrap();
+    wait_until("dispatch to be stalled", Duration::from_secs(6), || async {
+        dispatcher_status(&app).await == ("stalled".to_owned(), "degraded".to_owned())
+    })
+    .await;
 }

@@ -210,6 +210,24 @@ pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
     Ok(counts)
 }
 
+pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool, StoreError> {
+    #[derive(QueryableByName)]
+    struct Overdue {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        overdue: bool,
+    }
+    // Both halves walk a partial index from its low end.
+    let found: Overdue = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending'
+                          AND next_attempt_at < now() - $1 * interval '1 millisecond')
+             OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending'
+                          AND lease_expires_at < now() - $1 * interval '1 millisecond') AS overdue",
+    )
+    .bind::<BigInt, _>(by.as_millis().min(i64::MAX as u128) as i64)
+    .get_result(conn)?;
+    Ok(found.overdue)
+}
+
 /// Makes the database enforce `CONTENT_MAX_CHARS`. Existing rows are not re-checked (`NOT VALID`),
 /// so lowering the limit never blocks startup on old messages.
 pub fn sync_content_limit(conn: &mut PgConnection, max_chars: usize) -> Result<(), StoreError> {
