@@ -38,9 +38,14 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// For a path that exists, but not with this method.
-pub async fn method_not_allowed() -> HttpResponse {
-    ApiError::MethodNotAllowed.error_response()
+/// For a path that exists, but not with this method; `Allow` lists the methods it has.
+pub async fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut response = ApiError::MethodNotAllowed.error_response();
+    response.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        actix_web::http::header::HeaderValue::from_static(allow),
+    );
+    response
 }
 
 /// For a path that does not exist.

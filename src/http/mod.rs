@@ -20,21 +20,25 @@ mod views;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::middleware::from_fn;
-use actix_web::{Resource, web};
+use actix_web::{Resource, Route, guard, web};
 
 pub use error::ApiError;
 pub use state::AppState;
 
-/// A resource whose other methods answer 405 and which needs the API token when one is set.
-fn api(resource: Resource) -> impl HttpServiceFactory {
-    resource
-        .default_service(web::to(edge::method_not_allowed))
-        .wrap(from_fn(auth::require_token))
+/// A resource whose other methods answer 405 (with `Allow`) and which needs the API token when
+/// one is set.
+fn api(resource: Resource, allow: &'static str) -> impl HttpServiceFactory {
+    open(resource, allow).wrap(from_fn(auth::require_token))
 }
 
-/// A resource open to everyone (health, metrics); other methods answer 405.
-fn open(resource: Resource) -> Resource {
-    resource.default_service(web::to(edge::method_not_allowed))
+/// A resource open to everyone (health, metrics); other methods answer 405 with `Allow`.
+fn open(resource: Resource, allow: &'static str) -> Resource {
+    resource.default_service(web::to(move || edge::method_not_allowed(allow)))
+}
+
+/// GET, and HEAD with the same headers and no body.
+fn read() -> Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// Registers every route, the extractor settings and the fallback for unknown paths.
@@ -43,33 +47,45 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(edge::query_config())
         .app_data(web::PayloadConfig::new(edge::BODY_LIMIT))
         .service(open(
-            web::resource("/health").route(web::get().to(health::health)),
+            web::resource("/health").route(read().to(health::health)),
+            "GET, HEAD",
         ))
         .service(open(
-            web::resource("/metrics").route(web::get().to(health::metrics)),
+            web::resource("/metrics").route(read().to(health::metrics)),
+            "GET, HEAD",
         ))
         .service(docs::swagger_ui())
         .service(
             web::resource(["/swagger", "/swagger/", "/swagger-ui"])
-                .route(web::get().to(edge::to_swagger_ui)),
+                .route(read().to(edge::to_swagger_ui)),
         )
         .service(api(
-            web::resource("/messages/start").route(web::post().to(dispatch::start))
+            web::resource("/messages/start").route(web::post().to(dispatch::start)),
+            "POST",
         ))
         .service(api(
-            web::resource("/messages/stop").route(web::post().to(dispatch::stop))
-        ))
-        .service(api(web::resource("/messages")
-            .route(web::get().to(messages::list))
-            .route(web::post().to(create::create))))
-        .service(api(web::resource("/messages/{id}")
-            .route(web::get().to(messages::get))
-            .route(web::delete().to(actions::cancel))))
-        .service(api(
-            web::resource("/messages/{id}/retry").route(web::post().to(actions::retry))
+            web::resource("/messages/stop").route(web::post().to(dispatch::stop)),
+            "POST",
         ))
         .service(api(
-            web::resource("/stats").route(web::get().to(stats::stats))
+            web::resource("/messages")
+                .route(read().to(messages::list))
+                .route(web::post().to(create::create)),
+            "GET, HEAD, POST",
+        ))
+        .service(api(
+            web::resource("/messages/{id}")
+                .route(read().to(messages::get))
+                .route(web::delete().to(actions::cancel)),
+            "GET, HEAD, DELETE",
+        ))
+        .service(api(
+            web::resource("/messages/{id}/retry").route(web::post().to(actions::retry)),
+            "POST",
+        ))
+        .service(api(
+            web::resource("/stats").route(read().to(stats::stats)),
+            "GET, HEAD",
         ))
         .default_service(web::to(edge::not_found));
 }

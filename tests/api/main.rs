@@ -11,6 +11,7 @@ mod dispatch;
 mod docs;
 mod hardening;
 mod helpers;
+mod http_edges;
 mod pipeline;
 mod queue;
 mod receiver;
