@@ -125,10 +125,11 @@ impl Application {
             api_token: settings.api_token.clone(),
             started_at: chrono::Utc::now(),
         });
+        let token_required = settings.api_token.is_some();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .configure(http::configure)
+                .configure(|cfg| http::configure(cfg, token_required))
         })
         .listen(listener)?
         .disable_signals()

@@ -21,11 +21,21 @@ const IDEMPOTENCY_KEY_MAX: usize = 255;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"recipient": "+905551111111", "content": "Your code is 4721", "send_at": "2026-11-22T10:00:00Z"}))]
 pub struct CreateMessage {
-    /// E.164 phone number; spaces, dashes, dots and parentheses are removed.
-    #[schema(example = "+905551111111")]
+    /// E.164 phone number: `+`, then 7 to 15 digits, the first not 0. Spaces, dashes, dots and
+    /// parentheses between them are removed.
+    #[schema(
+        example = "+905551111111",
+        pattern = r"^\s*\+[ .()-]*[1-9](?:[ .()-]*[0-9]){6,14}[ .()-]*\s*$"
+    )]
     pub recipient: String,
-    /// 1 to `CONTENT_MAX_CHARS` (default 160) characters, not blank.
-    #[schema(example = "Your code is 4721")]
+    /// 1 to `CONTENT_MAX_CHARS` (default 160) characters. Not blank (whitespace and invisible
+    /// characters alone are refused), and no control characters but tab, LF and CR.
+    #[schema(
+        example = "Your code is 4721",
+        min_length = 1,
+        max_length = 160,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F\u00AD\u034F\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub content: String,
     /// RFC 3339 time before which the message is not sent. Default: now.
     #[schema(value_type = Option<String>, format = DateTime, example = "2026-11-22T10:00:00Z")]
@@ -86,8 +96,8 @@ fn fingerprint(m: &NewMessage) -> String {
 #[utoipa::path(
     post, path = "/messages", tag = "messages", operation_id = "createMessage",
     request_body(content = CreateMessage, content_type = "application/json"),
-    params(("Idempotency-Key" = Option<String>, Header,
-            description = "Makes a retry of the same request return the first message (200) instead of creating another")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "1 to 255 visible ASCII characters. Makes a retry of the same request return the first message (200) instead of creating another")),
     responses(
         (status = 201, body = MessageView, description = "Created"),
         (status = 200, body = MessageView, description = "Replay of an earlier request with the same Idempotency-Key"),

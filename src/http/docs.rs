@@ -23,7 +23,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     ),
     components(schemas(
         error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
-        views::DispatchState, create::CreateMessage, stats::Stats, health::Health,
+        views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
+        create::CreateMessage, stats::Stats, health::Health,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
     )),
@@ -49,8 +50,35 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole contract, as committed: every API operation declares bearer auth, which applies
+/// when `API_TOKEN` is set.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
+}
+
+/// The document a running instance serves: without `API_TOKEN` nothing needs a token, so the
+/// security requirements are left out.
+pub fn served(token_required: bool) -> utoipa::openapi::OpenApi {
+    let mut doc = openapi();
+    if !token_required {
+        doc.security = None;
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.head,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security = None;
+            }
+        }
+    }
+    doc
 }
 
 /// The document as committed in `swagger/openapi.json`.
@@ -66,6 +94,6 @@ pub fn openapi_yaml() -> String {
 }
 
 /// Swagger UI at `/swagger-ui/`, reading the document from `/api-docs/openapi.json`.
-pub fn swagger_ui() -> SwaggerUi {
-    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", openapi())
+pub fn swagger_ui(token_required: bool) -> SwaggerUi {
+    SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", served(token_required))
 }

@@ -148,10 +148,9 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 )]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = &state.monitor.metrics;
-    match state.store.run(Op::Counts, |s| s.counts()).await {
-        Ok(counts) => metrics.observe_counts(&counts),
-        // Already counted and, on the change to failing, logged by the store.
-        Err(_) => {}
+    // A failure is already counted and, on the change to failing, logged by the store.
+    if let Ok(counts) = state.store.run(Op::Counts, |s| s.counts()).await {
+        metrics.observe_counts(&counts);
     }
     if let Ok(Ok(active)) = tokio::time::timeout(
         CHECK_TIMEOUT,

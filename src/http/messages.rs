@@ -11,7 +11,7 @@ use super::edge::parse_id;
 use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
-use super::views::{AttemptView, MessageDetail, MessageList, MessageView};
+use super::views::{AttemptView, MessageDetail, MessageList, MessageView, StatusFilter};
 use crate::db::{ListFilter, Op};
 use crate::domain::MessageStatus;
 
@@ -24,10 +24,10 @@ pub struct ListParams {
     #[param(default = 10, minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// Messages to skip, 0 or more.
-    #[param(default = 0, minimum = 0)]
+    #[param(default = 0, minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     offset: Option<u64>,
     /// `pending`, `sending`, `sent`, `failed`, `cancelled` or `all`.
-    #[param(default = "sent", example = "sent")]
+    #[param(value_type = Option<StatusFilter>, default = "sent", example = "sent")]
     status: Option<String>,
 }
 

@@ -42,7 +42,8 @@ fn read() -> Route {
 }
 
 /// Registers every route, the extractor settings and the fallback for unknown paths.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// `token_required` shapes the served OpenAPI document (see [`docs::served`]).
+pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
     cfg.app_data(edge::json_config())
         .app_data(edge::query_config())
         .app_data(web::PayloadConfig::new(edge::BODY_LIMIT))
@@ -54,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/metrics").route(read().to(health::metrics)),
             "GET, HEAD",
         ))
-        .service(docs::swagger_ui())
+        .service(docs::swagger_ui(token_required))
         .service(
             web::resource(["/swagger", "/swagger/", "/swagger-ui"])
                 .route(read().to(edge::to_swagger_ui)),

@@ -21,6 +21,7 @@ pub struct MessageView {
     pub recipient: String,
     pub content: String,
     /// `pending`, `sending`, `sent`, `failed` or `cancelled`.
+    #[schema(value_type = StatusName)]
     pub status: String,
     /// The webhook's id for the message, when it returned one.
     pub message_id: Option<String>,
@@ -73,6 +74,7 @@ pub struct AttemptView {
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
     /// `success`, `retryable` or `permanent`.
+    #[schema(value_type = OutcomeName)]
     pub outcome: String,
     pub status_code: Option<i32>,
     /// `timeout`, `connect`, `request` or `transport` when there was no usable answer.
@@ -109,5 +111,52 @@ pub struct MessageDetail {
 pub struct DispatchState {
     pub message: String,
     /// `active` or `inactive`.
+    #[schema(value_type = DispatchName)]
     pub status: String,
+}
+
+// Documentation types: the closed sets of values the API shows as text.
+
+/// A message's status.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusName {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Cancelled,
+}
+
+/// A status to list, or `all`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusFilter {
+    Pending,
+    Sending,
+    Sent,
+    Failed,
+    Cancelled,
+    All,
+}
+
+/// How an attempt is classified.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum OutcomeName {
+    Success,
+    Retryable,
+    Permanent,
+}
+
+/// The dispatch switch.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DispatchName {
+    Active,
+    Inactive,
 }
