@@ -1,36 +1,90 @@
-//! `herald [serve]` runs the service, `herald migrate` prepares the database and exits,
-//! `herald sink` runs the demo webhook receiver. Configuration comes from the environment.
+//! The `herald` command line (clap): `serve` (the default) runs the service, `migrate`
+//! prepares the database, `sink` runs the demo webhook receiver, `openapi` writes the document,
+//! `health` probes an instance. Configuration comes from the environment (`herald serve --help`).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use herald::config::parse_duration;
 use herald::sink::SinkOptions;
 use herald::{Application, Settings, telemetry};
 
-const USAGE: &str = "\
-usage: herald [serve]                 run the dispatcher and its HTTP API
-       herald migrate                 apply database migrations and exit
-       herald sink [--port 9090] [--failure-rate 0.0] [--latency 0ms]
-                                      run a webhook receiver for demos and benchmarks
-       herald openapi [DIR]           write openapi.json and openapi.yaml to DIR (default swagger/)
-       herald health [URL]            exit 0 if URL (default: this instance's /health) answers 2xx
-Configuration is read from the environment; see README.md.";
+#[derive(Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Reliable message dispatch from PostgreSQL to a webhook",
+    after_help = "Without a command, herald serves. Configuration is read from the environment: `herald serve --help` lists it."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the dispatcher and its HTTP API (the default)
+    #[command(after_help = herald::config::variables_help())]
+    Serve,
+    /// Apply database migrations and exit (DATABASE_URL)
+    Migrate,
+    /// Run a webhook receiver for demos and benchmarks: POST any path, GET /stats
+    Sink {
+        /// Port to listen on (127.0.0.1 and every other address)
+        #[arg(long, default_value_t = 9090)]
+        port: u16,
+        /// Share of requests answered 500, from 0 to 1
+        #[arg(long, default_value_t = 0.0, value_parser = failure_rate)]
+        failure_rate: f64,
+        /// Wait this long before answering, e.g. 50ms
+        #[arg(long, default_value = "0ms", value_parser = latency)]
+        latency: Duration,
+    },
+    /// Write openapi.json and openapi.yaml to DIR
+    Openapi {
+        #[arg(default_value = "swagger")]
+        dir: PathBuf,
+    },
+    /// Exit 0 if URL (default: this instance's /health, from LISTEN_ADDR) answers 2xx
+    Health { url: Option<String> },
+}
+
+fn failure_rate(raw: &str) -> Result<f64, String> {
+    raw.parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| "expected a number from 0 to 1".into())
+}
+
+fn latency(raw: &str) -> Result<Duration, String> {
+    match raw.trim() {
+        "0" | "0ms" => Ok(Duration::ZERO),
+        other => parse_duration(other).ok_or_else(|| "expected a duration such as 50ms".into()),
+    }
+}
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    let result = match command {
-        "serve" => serve().await,
-        "migrate" => migrate().await,
-        "sink" => sink(&args[1..]).await,
-        "health" => health(args.get(1)).await,
-        "openapi" => openapi(args.get(1).map(String::as_str).unwrap_or("swagger")),
-        "-h" | "--help" | "help" => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Sink {
+            port,
+            failure_rate,
+            latency,
+        } => {
+            sink(SinkOptions {
+                port,
+                failure_rate,
+                latency,
+            })
+            .await
         }
-        other => Err(anyhow::anyhow!("unknown command '{other}'\n{USAGE}")),
+        Command::Openapi { dir } => openapi(&dir),
+        Command::Health { url } => health(url).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -73,8 +127,7 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn openapi(dir: &str) -> anyhow::Result<()> {
-    let dir = std::path::Path::new(dir);
+fn openapi(dir: &std::path::Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("openapi.json"), herald::http::docs::openapi_json())?;
     std::fs::write(dir.join("openapi.yaml"), herald::http::docs::openapi_yaml())?;
@@ -83,9 +136,9 @@ fn openapi(dir: &str) -> anyhow::Result<()> {
 }
 
 /// A probe for container healthchecks: no curl needed in the image.
-async fn health(url: Option<&String>) -> anyhow::Result<()> {
+async fn health(url: Option<String>) -> anyhow::Result<()> {
     let url = match url {
-        Some(url) => url.clone(),
+        Some(url) => url,
         None => {
             let listen = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
             let port = listen.rsplit(':').next().unwrap_or("8080");
@@ -106,39 +159,8 @@ async fn health(url: Option<&String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sink(args: &[String]) -> anyhow::Result<()> {
+async fn sink(opts: SinkOptions) -> anyhow::Result<()> {
     telemetry::init(herald::config::LogFormat::Pretty);
-    let mut opts = SinkOptions::default();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| anyhow::anyhow!("{flag} needs a value\n{USAGE}"))?;
-        match flag.as_str() {
-            "--port" => {
-                opts.port = value
-                    .parse()
-                    .map_err(|_| anyhow::anyhow!("--port expects a port number"))?
-            }
-            "--failure-rate" => {
-                opts.failure_rate = value
-                    .parse()
-                    .ok()
-                    .filter(|r| (0.0..=1.0).contains(r))
-                    .ok_or_else(|| anyhow::anyhow!("--failure-rate expects a number from 0 to 1"))?
-            }
-            "--latency" => {
-                opts.latency = if value.trim() == "0" || value.trim() == "0ms" {
-                    std::time::Duration::ZERO
-                } else {
-                    parse_duration(value).ok_or_else(|| {
-                        anyhow::anyhow!("--latency expects a duration such as 50ms")
-                    })?
-                }
-            }
-            other => anyhow::bail!("unknown option '{other}'\n{USAGE}"),
-        }
-    }
     let (server, port) = herald::sink::start(opts)?;
     tracing::info!(port, "sink listening: POST any path, GET /stats");
     server.await?;

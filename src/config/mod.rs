@@ -3,6 +3,7 @@
 //! globals: `Application::build` takes a `Settings`, so tests run several configurations.
 
 mod env;
+mod variables;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use std::time::Duration;
 use base64::Engine;
 
 pub use env::{ConfigError, Env, Secret, parse_duration};
+pub use variables::{VARIABLES, help as variables_help};
 
 use crate::domain::RetryPolicy;
 

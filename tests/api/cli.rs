@@ -55,7 +55,34 @@ fn a_bad_secret_is_named_but_never_printed() {
 fn an_unknown_command_is_refused() {
     let out = run_with(&[], &["fly"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'fly'"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'fly'"));
+}
+
+#[test]
+fn every_subcommand_answers_help_without_running() {
+    for command in ["serve", "migrate", "sink", "openapi", "health"] {
+        let started = Instant::now();
+        // A database that cannot exist: had `serve` or `migrate` started, they would fail.
+        let out = run_with(
+            &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+            &[command, "--help"],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{command} --help: {out:?}");
+        assert!(
+            stdout.contains(&format!("Usage: herald {command}")),
+            "{stdout}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{command} --help ran"
+        );
+    }
+    let serve = run_with(&[], &["serve", "--help"]);
+    let text = String::from_utf8_lossy(&serve.stdout);
+    for var in ["DATABASE_URL", "WEBHOOK_TIMEOUT", "API_TOKEN"] {
+        assert!(text.contains(var), "serve --help shows {var}: {text}");
+    }
 }
 
 #[test]
