@@ -12,8 +12,12 @@ mod docs;
 mod hardening;
 mod helpers;
 mod http_edges;
+mod outage;
 mod pipeline;
 mod queue;
 mod receiver;
 mod resilience;
 mod sink;
+#[allow(dead_code)] // Redis is for the chaos run.
+#[path = "../support/throwaway.rs"]
+mod throwaway;
