@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context as _;
 use tokio::sync::Notify;
 
@@ -126,15 +126,15 @@ impl Application {
             started_at: chrono::Utc::now(),
         });
         let token_required = settings.api_token.is_some();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(state.clone())
-                .configure(|cfg| http::configure(cfg, token_required))
-        })
-        .listen(listener)?
-        .disable_signals()
-        .shutdown_timeout(settings.shutdown_grace.as_secs().max(1))
-        .run();
+        let server = http::wire::serve(
+            listener,
+            move || {
+                App::new()
+                    .app_data(state.clone())
+                    .configure(|cfg| http::configure(cfg, token_required))
+            },
+            settings.shutdown_grace,
+        )?;
         tracing::info!(port, "herald listening");
         let handles = Handles {
             store,

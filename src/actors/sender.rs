@@ -21,8 +21,8 @@ use crate::webhook::{Delivery, WebhookClient};
 /// A delivery starts only if its claim has at least this much lease left beyond the longest
 /// attempt (the webhook timeout plus the bounded body read).
 const LEASE_MARGIN: Duration = Duration::from_millis(500);
-/// Attempts to record an outcome while the database is failing, within the lease.
-const FINISH_RETRIES: u32 = 5;
+/// The longest pause between tries to record an outcome while the database is failing.
+const FINISH_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 pub struct Sender {
     deps: Arc<Deps>,
@@ -220,7 +220,8 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
     }
 }
 
-/// Records the outcome, retrying while the database fails and the lease lasts.
+/// Records the outcome, retrying while the database fails and the lease lasts: the webhook has
+/// the message, so giving up early would only make it be sent again once the lease expires.
 async fn finish_with_retries(
     deps: &Deps,
     claim: &Claim,
@@ -238,8 +239,8 @@ async fn finish_with_retries(
             Ok(result) => return Ok(result),
             Err(e) => {
                 tries += 1;
-                let pause = Duration::from_millis(200 * u64::from(tries));
-                if tries >= FINISH_RETRIES || Instant::now() + pause >= claim.deadline {
+                let pause = (Duration::from_millis(100) * tries).min(FINISH_PAUSE_MAX);
+                if Instant::now() + pause >= claim.deadline {
                     return Err(e);
                 }
                 tokio::time::sleep(pause).await;

@@ -17,6 +17,7 @@ mod responses;
 pub mod state;
 mod stats;
 mod views;
+pub mod wire;
 
 use actix_web::dev::HttpServiceFactory;
 use actix_web::middleware::from_fn;

@@ -47,3 +47,63 @@ async fn head_answers_like_get_without_a_body() {
         assert!(head.bytes().await.unwrap().is_empty(), "{path}: no body");
     }
 }
+
+/// Sends raw bytes and returns the whole answer as text.
+fn raw_exchange(address: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let host = address.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+fn body_of(answer: &str) -> serde_json::Value {
+    let (_, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {answer}"))
+}
+
+#[actix_rt::test]
+async fn the_http_parsers_own_errors_use_the_error_shape() {
+    let app = spawn_app().await;
+    let huge = format!(
+        "GET /messages HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200 * 1024)
+    );
+    let answer = raw_exchange(&app.address, huge.as_bytes());
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("content-type: application/json")
+    );
+    let body = body_of(&answer);
+    assert_eq!(body["status"], "error");
+    assert!(
+        body["error"].as_str().unwrap().contains("too large"),
+        "{body}"
+    );
+
+    let many: String = (0..120).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let answer = raw_exchange(
+        &app.address,
+        format!("GET /messages HTTP/1.1\r\nHost: x\r\n{many}\r\n").as_bytes(),
+    );
+    assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    assert_eq!(body_of(&answer)["status"], "error");
+
+    let answer = raw_exchange(&app.address, b"BAD REQUEST LINE\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
+    assert_eq!(body_of(&answer)["error"], "malformed HTTP request");
+
+    // A normal request on the same server is unchanged.
+    let ok = raw_exchange(
+        &app.address,
+        b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(ok.starts_with("HTTP/1.1 200 "), "{ok}");
+}

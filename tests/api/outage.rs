@@ -79,7 +79,9 @@ async fn a_postgres_restart_and_stop_under_load_give_only_2xx_or_503_and_lose_no
             ("CACHE_PREFIX", &prefix),
             ("WEBHOOK_URL", &webhook.url),
             ("WEBHOOK_TIMEOUT", "2s"),
-            ("LEASE_DURATION", "5s"),
+            // Long enough that an outcome waiting for the database is recorded within its
+            // lease, short enough that a claim whose answer was lost in a restart comes back.
+            ("LEASE_DURATION", "12s"),
             ("SCHEDULER_INTERVAL", "100ms"),
             ("BATCH_SIZE", "20"),
             ("DATABASE_POOL_SIZE", "4"),
