@@ -27,13 +27,14 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         create::CreateMessage, stats::Stats, health::Health,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
+        responses::HeadTooLarge,
     )),
     tags(
         (name = "messages", description = "Create, list, inspect, retry and cancel messages"),
         (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
         (name = "operations", description = "Health, statistics and metrics"),
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ServerErrors),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
@@ -52,6 +53,25 @@ impl Modify for BearerAuth {
 
 /// The whole contract, as committed: every API operation declares bearer auth, which applies
 /// when `API_TOKEN` is set.
+/// Answers the HTTP layer gives on every path before a handler runs: 431 for a head too large.
+struct ServerErrors;
+
+impl Modify for ServerErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [&mut item.get, &mut item.post, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                op.responses.responses.insert(
+                    "431".into(),
+                    utoipa::openapi::Ref::from_response_name("HeadTooLarge").into(),
+                );
+            }
+        }
+    }
+}
+
 pub fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }

@@ -34,3 +34,10 @@ pub struct InvalidId(ErrorBody);
     example = json!({"error": "no message with this id", "status": "error"})
 )]
 pub struct UnknownId(ErrorBody);
+
+#[derive(ToResponse)]
+#[response(
+    description = "The request head is over 128 KiB or has more than 96 headers",
+    example = json!({"error": "request head too large: at most 96 headers and 128 KiB", "status": "error"})
+)]
+pub struct HeadTooLarge(ErrorBody);
