@@ -3,18 +3,26 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
 use crate::metrics::Metrics;
 
+/// Failures that start within this long of the last one logged are not logged again: after a
+/// database restart, each pooled connection that was in use fails once, interleaved with
+/// successes on new connections, and that flapping is one outage to a reader of the log.
+const LOG_QUIET: Duration = Duration::from_secs(10);
+
 /// A dependency's last known state. A failure is logged once, when it starts, with its cause;
-/// the recovery is logged once too. Every failure still counts in the metrics.
+/// the recovery is logged once too. Every failure still counts in the metrics and shows in
+/// `/health` at once.
 pub struct Dependency {
     name: &'static str,
     healthy: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// When a failure was last logged, and whether its recovery is still to be logged.
+    logged: Mutex<(Option<Instant>, bool)>,
 }
 
 impl Dependency {
@@ -23,20 +31,30 @@ impl Dependency {
             name,
             healthy: AtomicBool::new(true),
             last_error: Mutex::new(None),
+            logged: Mutex::new((None, false)),
         }
     }
 
     pub fn failed(&self, cause: &dyn std::fmt::Display) {
         let text = cause.to_string();
         if self.healthy.swap(false, Ordering::SeqCst) {
-            tracing::error!(dependency = self.name, error = %text, "dependency failed");
+            let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+            if logged.0.is_none_or(|at| at.elapsed() >= LOG_QUIET) {
+                tracing::error!(dependency = self.name, error = %text, "dependency failed");
+                *logged = (Some(Instant::now()), true);
+            } else {
+                tracing::debug!(dependency = self.name, error = %text, "dependency failed again");
+            }
         }
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
     }
 
     pub fn succeeded(&self) {
         if !self.healthy.swap(true, Ordering::SeqCst) {
-            tracing::info!(dependency = self.name, "dependency recovered");
+            let mut logged = self.logged.lock().unwrap_or_else(|p| p.into_inner());
+            if std::mem::take(&mut logged.1) {
+                tracing::info!(dependency = self.name, "dependency recovered");
+            }
         }
     }
 

@@ -71,11 +71,16 @@ impl Received {
     }
 }
 
+/// Chooses a reply from the request and how many times its `webhook-id` was seen before.
+type Rule = Box<dyn Fn(&Received, usize) -> Reply + Send>;
+
 #[derive(Default)]
 struct Inner {
     script: VecDeque<Reply>,
     default: Option<Reply>,
+    rule: Option<Rule>,
     received: Vec<Received>,
+    seen: std::collections::HashMap<String, usize>,
 }
 
 #[derive(Clone)]
@@ -94,16 +99,23 @@ fn header(req: &HttpRequest, name: &str) -> Option<String> {
 async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>) -> HttpResponse {
     let reply = {
         let mut inner = hook.inner.lock().unwrap();
-        inner.received.push(Received {
+        let received = Received {
             webhook_id: header(&req, "webhook-id").unwrap_or_default(),
             timestamp: header(&req, "webhook-timestamp").unwrap_or_default(),
             signature: header(&req, "webhook-signature"),
             auth_key: header(&req, "x-ins-auth-key"),
             content_type: header(&req, "content-type"),
             body: String::from_utf8_lossy(&body).into_owned(),
-        });
+        };
+        let times = inner.seen.entry(received.webhook_id.clone()).or_default();
+        let before = *times;
+        *times += 1;
+        let ruled = inner.rule.as_ref().map(|rule| rule(&received, before));
+        inner.received.push(received);
         let next = inner.script.pop_front();
-        next.or_else(|| inner.default.clone())
+        ruled
+            .or(next)
+            .or_else(|| inner.default.clone())
             .unwrap_or_else(Reply::accepted)
     };
     if !reply.delay.is_zero() {
@@ -138,6 +150,12 @@ async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>
 
 impl TestWebhook {
     pub fn start() -> Self {
+        Self::start_with_workers(1)
+    }
+
+    #[allow(dead_code)] // used by the chaos run
+    /// With more server threads, for load (the chaos run).
+    pub fn start_with_workers(workers: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let hook = Self {
@@ -150,7 +168,7 @@ impl TestWebhook {
                 .app_data(data.clone())
                 .default_service(web::to(handle))
         })
-        .workers(1)
+        .workers(workers)
         .disable_signals()
         .listen(listener)
         .unwrap()
@@ -166,6 +184,31 @@ impl TestWebhook {
 
     pub fn always(&self, reply: Reply) {
         self.inner.lock().unwrap().default = Some(reply);
+    }
+
+    #[allow(dead_code)] // used by the chaos run
+    /// Every reply comes from `rule` (given the request and how often its id came before).
+    pub fn rule(&self, rule: impl Fn(&Received, usize) -> Reply + Send + 'static) {
+        self.inner.lock().unwrap().rule = Some(Box::new(rule));
+    }
+
+    #[allow(dead_code)] // used by the chaos run
+    /// Requests received, and distinct `webhook-id`s among them.
+    pub fn tally(&self) -> (usize, usize) {
+        let inner = self.inner.lock().unwrap();
+        (inner.received.len(), inner.seen.len())
+    }
+
+    #[allow(dead_code)] // used by the chaos run
+    /// How many requests carried this `webhook-id`.
+    pub fn times(&self, id: &str) -> usize {
+        self.inner
+            .lock()
+            .unwrap()
+            .seen
+            .get(id)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn received(&self) -> Vec<Received> {
