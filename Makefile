@@ -1,8 +1,10 @@
 # Herald: everyday commands. `make help` lists them.
 .DEFAULT_GOAL := help
 CARGO ?= cargo
+# `make chaos CHAOS_PROFILE=` builds in debug (CI, with CHAOS_SCALE=small).
+CHAOS_PROFILE ?= --release
 
-.PHONY: help run sink test lint fmt services services-install up down migrate compose-check openapi bench
+.PHONY: help run sink test lint fmt services services-install up down migrate compose-check openapi bench chaos fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -47,6 +49,12 @@ openapi: ## Regenerate swagger/openapi.json and swagger/openapi.yaml from the co
 
 bench: services ## Throughput, memory and duplicates: 20000 messages to the sink (see BENCHMARKS.md)
 	./scripts/bench.sh 20000
+
+chaos: services ## Fault injection against the release build (kill -9, outages, storm, SIGTERM); prints a table
+	$(CARGO) test $(CHAOS_PROFILE) --features chaos --test chaos -- --nocapture
+
+fuzz: services ## schemathesis (every check, ~1,000 cases) and hand-made bad requests against a fresh instance
+	./scripts/fuzz.sh
 
 compose-check: ## Validate compose.yaml without a Docker engine
 	docker-compose -f compose.yaml config -q

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Hand-made bad requests against a running Herald: each must get its documented status in the
+{"error","status":"error"} shape, and the stored data must not change.
+
+Usage: bad_requests.py BASE_URL DATABASE_URL   (stdlib only)
+"""
+import hashlib
+import http.client
+import json
+import subprocess
+import sys
+import urllib.parse
+
+BASE, DATABASE_URL = sys.argv[1], sys.argv[2]
+HOST = urllib.parse.urlparse(BASE)
+ID = "0b7c9f5e-3f64-4b8e-9a53-1c1f6f0f2a11"
+
+DIGEST_SQL = """SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM messages m), '')
+  || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
+  || (SELECT active::text FROM dispatch_state))"""
+
+
+def digest():
+    out = subprocess.run(["psql", DATABASE_URL, "-qtAc", DIGEST_SQL], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def send(method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection(HOST.hostname, HOST.port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    except (http.client.HTTPException, OSError) as e:
+        return None, {}, str(e).encode()
+    finally:
+        conn.close()
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def create(body_text):
+    return ("POST", "/messages", body_text.encode() if isinstance(body_text, str) else body_text, JSON)
+
+
+CASES = [
+    # (name, (method, path, body, headers), expected status)
+    ("NUL in content", create('{"recipient":"+905551111111","content":"a\\u0000b"}'), 400),
+    ("NUL in recipient", create('{"recipient":"+90555\\u00001111111","content":"hi"}'), 400),
+    ("escape sequence in content", create('{"recipient":"+905551111111","content":"\\u001b[31mred"}'), 400),
+    ("zero-width spaces only", create('{"recipient":"+905551111111","content":"\\u200b\\u200b"}'), 400),
+    ("lone surrogate", create('{"recipient":"+905551111111","content":"\\ud800"}'), 400),
+    ("invalid UTF-8", create(b'{"recipient":"+905551111111","content":"\xff\xfe"}'), 400),
+    ("deep nesting", create("[" * 10000 + "]" * 10000), 400),
+    ("JSON array body", create("[]"), 400),
+    ("unknown field", create('{"recipient":"+905551111111","content":"hi","admin":true}'), 400),
+    ("content over the limit", create('{"recipient":"+905551111111","content":"%s"}' % ("x" * 161)), 400),
+    ("send_at not a time", create('{"recipient":"+905551111111","content":"hi","send_at":"tomorrow"}'), 400),
+    ("SQL in recipient", create('{"recipient":"+90\'; DROP TABLE messages; --","content":"hi"}'), 400),
+    ("huge number as recipient", create('{"recipient":1e999,"content":"hi"}'), 400),
+    ("empty body", ("POST", "/messages", b"", JSON), 400),
+    ("wrong content type", ("POST", "/messages", b'{"recipient":"+905551111111","content":"hi"}', {"Content-Type": "text/plain"}), 415),
+    ("1 MB body", create('{"recipient":"+905551111111","content":"%s"}' % ("x" * 1_000_000)), 413),
+    ("1 MB header line", ("GET", "/messages", None, {"X-Long": "x" * 1_000_000}), 431),
+    ("Idempotency-Key with SQL and spaces", ("POST", "/messages", b'{"recipient":"+905551111111","content":"hi"}', {**JSON, "Idempotency-Key": "' OR 1=1 --"}), 400),
+    ("limit far too large", ("GET", "/messages?limit=99999999999999999999", None, {}), 400),
+    ("negative offset", ("GET", "/messages?offset=-1", None, {}), 400),
+    ("negative limit", ("GET", "/messages?limit=-5", None, {}), 400),
+    ("SQL in status filter", ("GET", "/messages?status=%27%20OR%201%3D1%20--", None, {}), 400),
+    ("SQL in id", ("GET", "/messages/1'%20OR%20'1'='1", None, {}), 400),
+    ("path traversal in id", ("GET", "/messages/..%2F..%2Fetc%2Fpasswd", None, {}), 400),
+    ("dot-dot id", ("GET", "/messages/..", None, {}), 400),
+    ("traversal in retry id", ("POST", "/messages/..%2Fstart/retry", None, {}), 400),
+    ("unknown id", ("GET", "/messages/" + ID, None, {}), 404),
+    ("unknown route", ("GET", "/admin", None, {}), 404),
+]
+
+# Every method on every path: the ones a path does not have answer 405 with Allow.
+PATHS = {
+    "/messages": {"GET", "HEAD", "POST"},
+    "/messages/start": {"POST"},
+    "/messages/stop": {"POST"},
+    "/messages/" + ID: {"GET", "HEAD", "DELETE"},
+    "/messages/" + ID + "/retry": {"POST"},
+    "/stats": {"GET", "HEAD"},
+    "/health": {"GET", "HEAD"},
+    "/metrics": {"GET", "HEAD"},
+}
+for path, allowed in PATHS.items():
+    for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]:
+        if method not in allowed:
+            CASES.append((f"{method} {path.replace(ID, '{id}')}", (method, path, None, {}), 405))
+
+
+def shaped(status, headers, raw, method):
+    if method == "HEAD":
+        return True
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return False
+    if set(body) != {"error", "status"} or body["status"] != "error" or not body["error"]:
+        return False
+    return status != 405 or "allow" in {k.lower() for k in headers}
+
+
+def main():
+    before = digest()
+    failures = 0
+    print(f"{'case':45} {'want':>4} {'got':>4}  shape  data")
+    for name, (method, path, body, headers), want in CASES:
+        status, got_headers, raw = send(method, path, body, headers)
+        ok_shape = status is not None and shaped(status, got_headers, raw, method)
+        unchanged = digest() == before
+        ok = status == want and ok_shape and unchanged
+        failures += not ok
+        print(f"{name:45} {want:>4} {str(status):>4}  {'ok' if ok_shape else 'BAD':5}  {'same' if unchanged else 'CHANGED'}{'' if ok else '  <-- FAIL'}")
+    print(f"{len(CASES) - failures} passed, {failures} failed")
+    sys.exit(1 if failures else 0)
+
+
+main()
