@@ -12,7 +12,9 @@ use actix_web::{App, web};
 use anyhow::Context as _;
 use tokio::sync::Notify;
 
-use crate::actors::{CacheWriter, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing};
+use crate::actors::{
+    CacheWriter, Drain, Producer, Recorder, Scheduler, Sender, StopClaiming, StopProducing,
+};
 use crate::cache::{RedisCache, SentCache};
 use crate::config::Settings;
 use crate::db::{PgStore, Store};
@@ -93,6 +95,7 @@ impl Application {
         let sender = Sender::new(
             client,
             store.clone(),
+            Recorder::start(store.clone()),
             cache_writer.recipient(),
             Arc::clone(&monitor),
             settings.retry.clone(),

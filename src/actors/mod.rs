@@ -1,18 +1,22 @@
-//! The four actors. Each module holds one actor, its messages and their handlers.
+//! The four actors, and the recorder that writes the sender's outcomes in groups. Each module
+//! holds one actor, its messages and their handlers.
 //!
 //! ```text
 //! Producer --insert--> messages(pending) <--claim-- Scheduler --Deliver--> Sender --POST--> webhook
-//!                                                                            |  finish (guarded update)
-//!                                               Cache <--RecordSent (after commit)--+
+//!                                                                            |  outcome
+//!                                                   Recorder <---------------+  (grouped, guarded update)
+//!                                               Cache <--RecordSent (after commit)-- Sender
 //! ```
 //! They pass ids and claims, never state that lives only in memory: the database is the hand-off.
 
 pub mod cache;
 pub mod producer;
+pub mod recorder;
 pub mod scheduler;
 pub mod sender;
 
 pub use cache::{CacheWriter, RecordSent};
 pub use producer::{Produce, Producer, StopProducing};
+pub use recorder::Recorder;
 pub use scheduler::{Scheduler, StopClaiming, Tick, TickOutcome};
 pub use sender::{Deliver, DeliveryReport, Drain, Sender};

@@ -13,7 +13,8 @@ use futures_util::future::join_all;
 use tokio::sync::{Semaphore, watch};
 
 use super::cache::RecordSent;
-use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Store, StoreError};
+use super::recorder::Recorder;
+use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Recorded, Store};
 use crate::domain::{Decision, OutcomeKind, RetryPolicy};
 use crate::monitor::Monitor;
 use crate::webhook::{Delivery, WebhookClient};
@@ -21,8 +22,6 @@ use crate::webhook::{Delivery, WebhookClient};
 /// A delivery starts only if its claim has at least this much lease left beyond the longest
 /// attempt (the webhook timeout plus the bounded body read).
 const LEASE_MARGIN: Duration = Duration::from_millis(500);
-/// The longest pause between tries to record an outcome while the database is failing.
-const FINISH_PAUSE_MAX: Duration = Duration::from_secs(1);
 
 pub struct Sender {
     deps: Arc<Deps>,
@@ -31,6 +30,7 @@ pub struct Sender {
 struct Deps {
     client: WebhookClient,
     store: Store,
+    recorder: Recorder,
     cache: Recipient<RecordSent>,
     monitor: Arc<Monitor>,
     policy: RetryPolicy,
@@ -44,6 +44,7 @@ impl Sender {
     pub fn new(
         client: WebhookClient,
         store: Store,
+        recorder: Recorder,
         cache: Recipient<RecordSent>,
         monitor: Arc<Monitor>,
         policy: RetryPolicy,
@@ -54,6 +55,7 @@ impl Sender {
             deps: Arc::new(Deps {
                 client,
                 store,
+                recorder,
                 cache,
                 monitor,
                 policy,
@@ -191,7 +193,12 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
         error_class: outcome.error_class().map(|c| c.as_str()),
         excerpt: Some(outcome.excerpt().to_owned()).filter(|e| !e.is_empty()),
     };
-    match finish_with_retries(deps, &claim, attempt, finish.clone()).await {
+    let recorded = Recorded {
+        claim: claim.clone(),
+        attempt,
+        finish: finish.clone(),
+    };
+    match deps.recorder.record(recorded).await {
         Ok(FinishResult::Applied { sent_at }) => {
             deps.monitor.progressed(chrono::Utc::now());
             match finish {
@@ -217,35 +224,6 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
             Fate::Unrecorded
         }
         Err(_) => Fate::Unrecorded,
-    }
-}
-
-/// Records the outcome, retrying while the database fails and the lease lasts: the webhook has
-/// the message, so giving up early would only make it be sent again once the lease expires.
-async fn finish_with_retries(
-    deps: &Deps,
-    claim: &Claim,
-    attempt: AttemptRecord,
-    finish: Finish,
-) -> Result<FinishResult, StoreError> {
-    let mut tries = 0;
-    loop {
-        let (c, a, f) = (claim.clone(), attempt.clone(), finish.clone());
-        match deps
-            .store
-            .run(Op::Finish, move |s| s.finish(&c, &a, &f))
-            .await
-        {
-            Ok(result) => return Ok(result),
-            Err(e) => {
-                tries += 1;
-                let pause = (Duration::from_millis(100) * tries).min(FINISH_PAUSE_MAX);
-                if Instant::now() + pause >= claim.deadline {
-                    return Err(e);
-                }
-                tokio::time::sleep(pause).await;
-            }
-        }
     }
 }
 

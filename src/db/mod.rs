@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 pub use models::{
     AttemptRecord, AttemptRow, Claim, Finish, FinishResult, ListFilter, MessageRecord, NewMessage,
-    Page, StatusCounts,
+    Page, Recorded, StatusCounts,
 };
 pub use pg::PgStore;
 
@@ -118,13 +118,9 @@ pub trait MessageStore: Send + Sync + 'static {
         lease: Duration,
         worker: &str,
     ) -> Result<Vec<Claim>, StoreError>;
-    /// Records an attempt and applies its result, only if `claim` still owns the row.
-    fn finish(
-        &self,
-        claim: &Claim,
-        attempt: &AttemptRecord,
-        finish: &Finish,
-    ) -> Result<FinishResult, StoreError>;
+    /// Records a group of attempts at once: every attempt row is stored, and each result is
+    /// applied only where its claim still owns the row. Answers in the order given.
+    fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError>;
     /// Hands back claims whose delivery never started; returns how many were released.
     fn release(&self, claims: &[Claim]) -> Result<usize, StoreError>;
     fn list(&self, filter: &ListFilter) -> Result<Page, StoreError>;

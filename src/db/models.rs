@@ -78,6 +78,15 @@ pub struct AttemptRecord {
     pub excerpt: Option<String>,
 }
 
+/// One attempt, ready to record: the claim it ran under, its history row, and what it does to
+/// the message.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub claim: Claim,
+    pub attempt: AttemptRecord,
+    pub finish: Finish,
+}
+
 /// What an attempt does to its message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finish {
@@ -229,34 +238,6 @@ impl<'a> From<&'a NewMessage> for InsertMessage<'a> {
             next_attempt_at: m.send_at,
             idempotency_key: m.idempotency.as_ref().map(|(k, _)| k.as_str()),
             request_fingerprint: m.idempotency.as_ref().map(|(_, f)| f.as_str()),
-        }
-    }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = delivery_attempts)]
-pub(super) struct InsertAttempt<'a> {
-    pub message_id: Uuid,
-    pub attempt: i32,
-    pub started_at: DateTime<Utc>,
-    pub duration_ms: i32,
-    pub outcome: &'a str,
-    pub status_code: Option<i32>,
-    pub error_class: Option<&'a str>,
-    pub response_excerpt: Option<&'a str>,
-}
-
-impl<'a> InsertAttempt<'a> {
-    pub(super) fn new(message_id: Uuid, a: &'a AttemptRecord) -> Self {
-        Self {
-            message_id,
-            attempt: a.attempt as i32,
-            started_at: a.started_at,
-            duration_ms: a.duration_ms as i32,
-            outcome: a.kind.as_str(),
-            status_code: a.status_code.map(i32::from),
-            error_class: a.error_class,
-            response_excerpt: a.excerpt.as_deref(),
         }
     }
 }

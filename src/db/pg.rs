@@ -86,13 +86,8 @@ impl MessageStore for PgStore {
         queries::claim_due(&mut *self.conn()?, limit, lease, worker)
     }
 
-    fn finish(
-        &self,
-        claim: &Claim,
-        attempt: &AttemptRecord,
-        finish: &Finish,
-    ) -> Result<FinishResult, StoreError> {
-        queries::finish(&mut *self.conn()?, claim, attempt, finish)
+    fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {
+        queries::finish(&mut *self.conn()?, group)
     }
 
     fn release(&self, claims: &[Claim]) -> Result<usize, StoreError> {

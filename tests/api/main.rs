@@ -9,6 +9,7 @@ mod cli;
 mod delivery;
 mod dispatch;
 mod docs;
+mod grouped;
 mod hardening;
 mod helpers;
 mod http_edges;

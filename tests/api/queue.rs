@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use herald::db::Op;
-use herald::db::{AttemptRecord, Finish, FinishResult, MessageStore, PgStore};
+use herald::db::{AttemptRecord, Finish, FinishResult, MessageStore, PgStore, Recorded};
 use herald::domain::{MessageStatus, OutcomeKind};
 
 use crate::helpers::*;
@@ -90,17 +90,17 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite() {
         .handles
         .store
         .run(Op::Finish, move |s| {
-            s.finish(
-                &crashed,
-                &attempt(1),
-                &Finish::Failed {
+            s.finish(&[Recorded {
+                claim: crashed,
+                attempt: attempt(1),
+                finish: Finish::Failed {
                     error: "late".into(),
                 },
-            )
+            }])
         })
         .await
         .unwrap();
-    assert_eq!(stale, FinishResult::Stale);
+    assert_eq!(stale, vec![FinishResult::Stale]);
     assert_eq!(app.message(m.id).await.status, MessageStatus::Sent);
 }
 

@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
-use super::super::models::{AttemptRecord, Claim, ClaimRow, Finish, FinishResult, InsertAttempt};
-use super::super::schema::{delivery_attempts, messages};
-use crate::domain::MessageStatus;
+use super::super::models::{Claim, ClaimRow, Finish, FinishResult, Recorded};
 
 const CLAIM_SQL: &str = "\
 WITH due AS (
@@ -66,72 +64,104 @@ pub fn claim_due(
         .collect())
 }
 
-pub fn finish(
-    conn: &mut PgConnection,
-    claim: &Claim,
-    attempt: &AttemptRecord,
-    outcome: &Finish,
-) -> Result<FinishResult, StoreError> {
-    use messages::dsl as m;
-    conn.transaction(|conn| {
-        diesel::insert_into(delivery_attempts::table)
-            .values(InsertAttempt::new(claim.id, attempt))
-            .execute(conn)?;
-        let owned = messages::table
-            .filter(m::id.eq(claim.id))
-            .filter(m::claim_token.eq(claim.token))
-            .filter(m::status.eq(MessageStatus::Sending.as_str()));
-        let release_claim = (
-            m::claim_token.eq(None::<uuid::Uuid>),
-            m::claimed_by.eq(None::<String>),
-            m::lease_expires_at.eq(None::<chrono::DateTime<chrono::Utc>>),
-            m::updated_at.eq(diesel::dsl::now),
-        );
-        let updated: Option<Option<chrono::DateTime<chrono::Utc>>> = match outcome {
-            Finish::Sent { message_id } => diesel::update(owned)
-                .set((
-                    release_claim,
-                    m::status.eq(MessageStatus::Sent.as_str()),
-                    m::message_id.eq(message_id),
-                    m::last_error.eq(None::<String>),
-                    m::sent_at.eq(diesel::dsl::now),
-                ))
-                .returning(m::sent_at)
-                .get_result(conn)
-                .optional()?,
-            Finish::Retry { after, error } => diesel::update(owned)
-                .set((
-                    release_claim,
-                    m::status.eq(MessageStatus::Pending.as_str()),
-                    m::next_attempt_at.eq(now_plus(*after)),
-                    m::last_error.eq(error),
-                ))
-                .returning(m::sent_at)
-                .get_result(conn)
-                .optional()?,
-            Finish::Failed { error } => diesel::update(owned)
-                .set((
-                    release_claim,
-                    m::status.eq(MessageStatus::Failed.as_str()),
-                    m::last_error.eq(error),
-                ))
-                .returning(m::sent_at)
-                .get_result(conn)
-                .optional()?,
-        };
-        Ok(match updated {
-            Some(sent_at) => FinishResult::Applied { sent_at },
-            None => FinishResult::Stale,
-        })
-    })
+const FINISH_SQL: &str = "\
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int4[], $4::timestamptz[], $5::int4[],
+                         $6::text[], $7::int4[], $8::text[], $9::text[], $10::text[], $11::int8[],
+                         $12::text[], $13::text[])
+        AS t(id, token, attempt, started_at, duration_ms, outcome, status_code, error_class,
+             excerpt, next_status, after_ms, error, message_id)
+), attempts AS (
+    INSERT INTO delivery_attempts (message_id, attempt, started_at, duration_ms, outcome,
+                                   status_code, error_class, response_excerpt)
+    SELECT id, attempt, started_at, duration_ms, outcome, status_code, error_class, excerpt
+    FROM input
+)
+UPDATE messages m
+SET status = i.next_status,
+    claim_token = NULL,
+    claimed_by = NULL,
+    lease_expires_at = NULL,
+    updated_at = now(),
+    next_attempt_at = CASE WHEN i.next_status = 'pending'
+                           THEN now() + i.after_ms * interval '1 millisecond'
+                           ELSE m.next_attempt_at END,
+    last_error = i.error,
+    message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE m.message_id END,
+    sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
+FROM input i
+WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
+RETURNING m.id, m.sent_at";
+
+#[derive(QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// `now() + after`, on the database's clock. The value is an integer we format: no injection.
-fn now_plus(after: Duration) -> diesel::expression::SqlLiteral<Timestamptz> {
-    diesel::dsl::sql::<Timestamptz>(&format!(
-        "now() + interval '{} milliseconds'",
-        after.as_millis()
-    ))
+/// One statement for the whole group (atomic on its own): every attempt row inserted, every
+/// status updated where its claim token still matches. A row whose token no longer matches was
+/// taken over: its result is `Stale` and nothing of it changes but its history.
+pub fn finish(
+    conn: &mut PgConnection,
+    group: &[Recorded],
+) -> Result<Vec<FinishResult>, StoreError> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
+    fn column<T>(group: &[Recorded], f: impl Fn(&Recorded) -> T) -> Vec<T> {
+        group.iter().map(f).collect()
+    }
+    let (next_status, after_ms, error, message_id): (Vec<_>, Vec<_>, Vec<_>, Vec<_>) = group
+        .iter()
+        .map(|r| match &r.finish {
+            Finish::Sent { message_id } => ("sent", 0_i64, None, message_id.clone()),
+            Finish::Retry { after, error } => (
+                "pending",
+                after.as_millis().min(i64::MAX as u128) as i64,
+                Some(error.clone()),
+                None,
+            ),
+            Finish::Failed { error } => ("failed", 0, Some(error.clone()), None),
+        })
+        .fold(
+            Default::default(),
+            |mut acc: (Vec<_>, Vec<_>, Vec<_>, Vec<_>), (s, a, e, m)| {
+                acc.0.push(s);
+                acc.1.push(a);
+                acc.2.push(e);
+                acc.3.push(m);
+                acc
+            },
+        );
+    let applied: Vec<Applied> = diesel::sql_query(FINISH_SQL)
+        .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
+        .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
+        .bind::<Array<Integer>, _>(column(group, |r| r.attempt.attempt as i32))
+        .bind::<Array<Timestamptz>, _>(column(group, |r| r.attempt.started_at))
+        .bind::<Array<Integer>, _>(column(group, |r| r.attempt.duration_ms as i32))
+        .bind::<Array<Text>, _>(column(group, |r| r.attempt.kind.as_str()))
+        .bind::<Array<Nullable<Integer>>, _>(column(group, |r| {
+            r.attempt.status_code.map(i32::from)
+        }))
+        .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
+        .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
+        .bind::<Array<Text>, _>(next_status)
+        .bind::<Array<BigInt>, _>(after_ms)
+        .bind::<Array<Nullable<Text>>, _>(error)
+        .bind::<Array<Nullable<Text>>, _>(message_id)
+        .load(conn)?;
+    let applied: std::collections::HashMap<uuid::Uuid, Option<chrono::DateTime<chrono::Utc>>> =
+        applied.into_iter().map(|a| (a.id, a.sent_at)).collect();
+    Ok(group
+        .iter()
+        .map(|r| match applied.get(&r.claim.id) {
+            Some(sent_at) => FinishResult::Applied { sent_at: *sent_at },
+            None => FinishResult::Stale,
+        })
+        .collect())
 }
 
 /// Back to `pending`, due now, the attempt it counted given back.
