@@ -122,14 +122,12 @@ async fn tick(
     lease: Duration,
     worker: String,
 ) -> TickOutcome {
+    // One statement when there is work; the dispatch state is read only to tell an idle
+    // queue from a stopped one.
     let claimed = store
         .run(Op::Claim, move |s| {
-            let active = s.dispatch_active()?;
-            let claims = if active {
-                s.claim_due(limit, lease, &worker)?
-            } else {
-                Vec::new()
-            };
+            let claims = s.claim_due(limit, lease, &worker)?;
+            let active = !claims.is_empty() || s.dispatch_active()?;
             Ok((active, claims))
         })
         .await;

@@ -5,6 +5,7 @@
 
 mod models;
 mod pg;
+mod pool;
 mod queries;
 pub mod schema;
 

@@ -153,8 +153,12 @@ pub async fn redis(scale: Scale) -> Row {
     let env = base_env(&db.url, &redis.url(), &webhook.url);
     let herald = Herald::start(&env, "redis").await;
     set_dispatch(&db.url, true);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let rate = |from: usize, to: usize, d: Duration| (to - from) as f64 / d.as_secs_f64();
+    // The pace with Redis up, to compare the faults with.
+    let (before, t0) = (webhook.tally().0, Instant::now());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let baseline = rate(before, webhook.tally().0, t0.elapsed());
 
     let (before, t0) = (webhook.tally().0, Instant::now());
     redis.kill();
@@ -178,12 +182,13 @@ pub async fn redis(scale: Scale) -> Row {
         duplicates,
         recovery,
         notes: format!(
-            "delivery rate while down {while_down:.0} msg/s, while frozen {while_frozen:.0} msg/s (webhook-bound ≈ 320)"
+            "delivery rate with Redis up {baseline:.0} msg/s, while down {while_down:.0}, while frozen {while_frozen:.0}"
         ),
+        // Unaffected: at least 70 % of the pace with Redis up (the machine's noise included).
         ok: lost == 0
             && duplicates == 0
             && finished.is_some()
-            && while_down > 200.0
-            && while_frozen > 200.0,
+            && while_down >= 0.7 * baseline
+            && while_frozen >= 0.7 * baseline,
     }
 }
