@@ -13,10 +13,10 @@ use anyhow::Context as _;
 use tokio::sync::Notify;
 
 use crate::actors::{
-    CacheWriter, Drain, Producer, Recorder, Scheduler, Sender, StopClaiming, StopProducing,
+    CacheWriter, Continuous, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing,
 };
 use crate::cache::{RedisCache, SentCache};
-use crate::config::Settings;
+use crate::config::{DispatchMode, Settings};
 use crate::db::{PgStore, Store};
 use crate::http::{self, AppState};
 use crate::monitor::Monitor;
@@ -95,19 +95,28 @@ impl Application {
         let sender = Sender::new(
             client,
             store.clone(),
-            Recorder::start(store.clone()),
             cache_writer.recipient(),
             Arc::clone(&monitor),
             settings.retry.clone(),
             &settings.webhook,
-        )
-        .start();
+            settings.scheduler.rate,
+        );
+        let slots = sender.slots();
+        let sender = sender.start();
+        let wake = Arc::new(tokio::sync::Notify::new());
+        let continuous =
+            (settings.scheduler.mode == DispatchMode::Continuous).then(|| Continuous {
+                sender: sender.clone().recipient(),
+                slots,
+                wake: Arc::clone(&wake),
+            });
         let scheduler = Scheduler::new(
             store.clone(),
             sender.clone().recipient(),
             Arc::clone(&monitor),
             &settings.scheduler,
             worker_id(),
+            continuous,
         )
         .start();
         let producer = settings.producer.enabled.then(|| {
@@ -127,6 +136,7 @@ impl Application {
             content_max_chars: settings.content_max_chars,
             api_token: settings.api_token.clone(),
             started_at: chrono::Utc::now(),
+            wake,
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(

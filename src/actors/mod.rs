@@ -10,6 +10,7 @@
 //! They pass ids and claims, never state that lives only in memory: the database is the hand-off.
 
 pub mod cache;
+pub mod continuous;
 pub mod producer;
 pub mod recorder;
 pub mod scheduler;
@@ -18,5 +19,5 @@ pub mod sender;
 pub use cache::{CacheWriter, RecordSent};
 pub use producer::{Produce, Producer, StopProducing};
 pub use recorder::Recorder;
-pub use scheduler::{Scheduler, StopClaiming, Tick, TickOutcome};
-pub use sender::{Deliver, DeliveryReport, Drain, Sender};
+pub use scheduler::{Continuous, Scheduler, StopClaiming, Tick, TickOutcome};
+pub use sender::{Deliver, DeliverReserved, DeliveryReport, Drain, Sender};

@@ -1,23 +1,31 @@
-//! Scheduler: claims due messages and hands them to the sender.
+//! Scheduler: claims due messages and hands them to the sender, in one of two modes.
 //! State: the store, the sender's address, the batch size and lease, a one-permit lock that
-//! keeps ticks from overlapping, and whether claiming has been stopped (shutdown).
-//! Receives: [`Tick`] (its own timer: once at start, then every `SCHEDULER_INTERVAL`; or a
-//! test), [`StopClaiming`]. Emits: [`Deliver`] to the sender, awaited (back-pressure: the tick
-//! ends when its batch has been delivered, retried or handed back).
+//! keeps claims from overlapping, and whether claiming has been stopped (shutdown).
+//! Receives: [`Tick`] (interval mode's timer: once at start, then every `SCHEDULER_INTERVAL`;
+//! or a test), [`StopClaiming`].
+//! Emits, in interval mode: [`Deliver`] to the sender, awaited (back-pressure: the tick ends
+//! when its batch has been delivered, retried or handed back). In continuous mode the loop of
+//! [`continuous`](super::continuous) takes delivery slots first and emits `DeliverReserved`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tokio::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::sender::{Deliver, DeliveryReport};
+use tokio::sync::{Mutex, Notify, Semaphore};
+
+use super::continuous;
+use super::sender::{Deliver, DeliverReserved, DeliveryReport};
 use crate::db::{Op, Store};
 use crate::monitor::{Monitor, chain};
 
 pub struct Scheduler {
     store: Store,
     sender: Recipient<Deliver>,
+    /// Continuous mode: what its loop needs besides the above.
+    continuous: Option<Continuous>,
+    stop: Arc<AtomicBool>,
     monitor: Arc<Monitor>,
     interval: Duration,
     batch_size: u32,
@@ -26,6 +34,15 @@ pub struct Scheduler {
     in_tick: Arc<Mutex<()>>,
     stopped: bool,
     timer: Option<SpawnHandle>,
+    continuous_wake: Option<Arc<Notify>>,
+}
+
+/// The parts only continuous dispatch uses.
+pub struct Continuous {
+    pub sender: Recipient<DeliverReserved>,
+    pub slots: Arc<Semaphore>,
+    /// Woken by new work (API inserts, retries, start) and by the LISTEN thread.
+    pub wake: Arc<Notify>,
 }
 
 impl Scheduler {
@@ -35,10 +52,13 @@ impl Scheduler {
         monitor: Arc<Monitor>,
         settings: &crate::config::SchedulerSettings,
         worker: String,
+        continuous: Option<Continuous>,
     ) -> Self {
         Self {
             store,
             sender,
+            continuous,
+            stop: Arc::new(AtomicBool::new(false)),
             monitor,
             interval: settings.interval,
             batch_size: settings.batch_size,
@@ -47,6 +67,7 @@ impl Scheduler {
             in_tick: Arc::new(Mutex::new(())),
             stopped: false,
             timer: None,
+            continuous_wake: None,
         }
     }
 }
@@ -55,8 +76,27 @@ impl Actor for Scheduler {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        ctx.notify(Tick);
-        self.timer = Some(ctx.run_interval(self.interval, |_, ctx| ctx.notify(Tick)));
+        let Some(c) = self.continuous.take() else {
+            ctx.notify(Tick);
+            self.timer = Some(ctx.run_interval(self.interval, |_, ctx| ctx.notify(Tick)));
+            return;
+        };
+        self.store
+            .listen(Arc::clone(&c.wake), Arc::clone(&self.stop));
+        self.continuous_wake = Some(Arc::clone(&c.wake));
+        actix_rt::spawn(continuous::run(continuous::Loop {
+            store: self.store.clone(),
+            sender: c.sender,
+            monitor: Arc::clone(&self.monitor),
+            slots: c.slots,
+            wake: c.wake,
+            stop: Arc::clone(&self.stop),
+            busy: Arc::clone(&self.in_tick),
+            batch_size: self.batch_size,
+            lease: self.lease,
+            fallback: self.interval,
+            worker: self.worker.clone(),
+        }));
     }
 }
 
@@ -162,6 +202,10 @@ impl Handler<StopClaiming> for Scheduler {
 
     fn handle(&mut self, _: StopClaiming, ctx: &mut Self::Context) -> Self::Result {
         self.stopped = true;
+        self.stop.store(true, Ordering::Release);
+        if let Some(wake) = &self.continuous_wake {
+            wake.notify_one();
+        }
         if let Some(timer) = self.timer.take() {
             ctx.cancel_future(timer);
         }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use futures_util::future::join_all;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::cache::RecordSent;
 use super::recorder::Recorder;
@@ -36,6 +36,8 @@ struct Deps {
     policy: RetryPolicy,
     permits: Arc<Semaphore>,
     concurrency: u32,
+    /// `DISPATCH_RATE`, when set.
+    pace: Option<Pace>,
     /// Becomes `true` at shutdown; deliveries waiting for a permit hand their claim back at once.
     draining: watch::Sender<bool>,
 }
@@ -44,23 +46,24 @@ impl Sender {
     pub fn new(
         client: WebhookClient,
         store: Store,
-        recorder: Recorder,
         cache: Recipient<RecordSent>,
         monitor: Arc<Monitor>,
         policy: RetryPolicy,
         settings: &crate::config::WebhookSettings,
+        rate: Option<f64>,
     ) -> Self {
         let concurrency = settings.concurrency as u32;
         Self {
             deps: Arc::new(Deps {
                 client,
+                recorder: Recorder::start(store.clone()),
                 store,
-                recorder,
                 cache,
                 monitor,
                 policy,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
                 concurrency,
+                pace: rate.map(Pace::new),
                 draining: watch::Sender::new(false),
             }),
         }
@@ -96,36 +99,86 @@ enum Fate {
     Unrecorded,
 }
 
+/// Deliver these claims, each holding a delivery slot the caller took from [`Sender::slots`]
+/// before claiming (continuous dispatch: it claims only what it can start at once).
+#[derive(Message)]
+#[rtype(result = "DeliveryReport")]
+pub struct DeliverReserved(pub Vec<(Claim, OwnedSemaphorePermit)>);
+
 impl Handler<Deliver> for Sender {
     type Result = ResponseFuture<DeliveryReport>;
 
     fn handle(&mut self, Deliver(claims): Deliver, _: &mut Self::Context) -> Self::Result {
-        let deps = Arc::clone(&self.deps);
-        Box::pin(async move {
-            let fates = join_all(claims.into_iter().map(|claim| deliver_one(&deps, claim))).await;
-            let mut report = DeliveryReport::default();
-            for fate in fates {
-                *match fate {
-                    Fate::Sent => &mut report.sent,
-                    Fate::Retried => &mut report.retried,
-                    Fate::Failed => &mut report.failed,
-                    Fate::Released => &mut report.released,
-                    Fate::Unrecorded => &mut report.unrecorded,
-                } += 1;
-            }
-            report
-        })
+        let jobs = claims.into_iter().map(|claim| (claim, None)).collect();
+        Box::pin(deliver_all(Arc::clone(&self.deps), jobs))
     }
 }
 
+impl Handler<DeliverReserved> for Sender {
+    type Result = ResponseFuture<DeliveryReport>;
+
+    fn handle(
+        &mut self,
+        DeliverReserved(jobs): DeliverReserved,
+        _: &mut Self::Context,
+    ) -> Self::Result {
+        let jobs = jobs
+            .into_iter()
+            .map(|(claim, slot)| (claim, Some(slot)))
+            .collect();
+        Box::pin(deliver_all(Arc::clone(&self.deps), jobs))
+    }
+}
+
+impl Sender {
+    /// The delivery slots (`SENDER_CONCURRENCY` permits): a continuous scheduler takes them
+    /// before claiming and hands them over with the claims.
+    pub fn slots(&self) -> Arc<Semaphore> {
+        Arc::clone(&self.deps.permits)
+    }
+}
+
+async fn deliver_all(
+    deps: Arc<Deps>,
+    jobs: Vec<(Claim, Option<OwnedSemaphorePermit>)>,
+) -> DeliveryReport {
+    let fates = join_all(
+        jobs.into_iter()
+            .map(|(claim, slot)| deliver_one(&deps, claim, slot)),
+    )
+    .await;
+    let mut report = DeliveryReport::default();
+    for fate in fates {
+        *match fate {
+            Fate::Sent => &mut report.sent,
+            Fate::Retried => &mut report.retried,
+            Fate::Failed => &mut report.failed,
+            Fate::Released => &mut report.released,
+            Fate::Unrecorded => &mut report.unrecorded,
+        } += 1;
+    }
+    report
+}
+
 #[tracing::instrument(skip_all, fields(message.id = %claim.id, attempt = claim.attempt))]
-async fn deliver_one(deps: &Deps, claim: Claim) -> Fate {
+async fn deliver_one(deps: &Deps, claim: Claim, slot: Option<OwnedSemaphorePermit>) -> Fate {
     let mut draining = deps.draining.subscribe();
-    let permit = tokio::select! {
-        biased;
-        _ = draining.wait_for(|d| *d) => None,
-        permit = deps.permits.acquire() => permit.ok(),
+    let permit = match slot {
+        Some(slot) => Some(slot),
+        None => tokio::select! {
+            biased;
+            _ = draining.wait_for(|d| *d) => None,
+            permit = Arc::clone(&deps.permits).acquire_owned() => permit.ok(),
+        },
     };
+    // DISPATCH_RATE: wait for this delivery's turn (shutdown does not wait).
+    if let (Some(pace), Some(_)) = (&deps.pace, &permit) {
+        tokio::select! {
+            biased;
+            _ = draining.wait_for(|d| *d) => {}
+            () = pace.wait_turn() => {}
+        }
+    }
     let lease_left = claim.deadline.saturating_duration_since(Instant::now());
     if permit.is_none()
         || *deps.draining.borrow()
@@ -224,6 +277,31 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
             Fate::Unrecorded
         }
         Err(_) => Fate::Unrecorded,
+    }
+}
+
+/// Paces delivery starts to a rate: each takes the next free turn, `1 / rate` after the last.
+struct Pace {
+    every: Duration,
+    next: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pace {
+    fn new(rate: f64) -> Self {
+        Self {
+            every: Duration::from_secs_f64(1.0 / rate),
+            next: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait_turn(&self) {
+        let turn = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let turn = (*next).max(tokio::time::Instant::now());
+            *next = turn + self.every;
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
     }
 }
 

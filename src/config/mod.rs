@@ -63,8 +63,22 @@ pub struct ProducerSettings {
     pub batch: u32,
 }
 
+/// How the scheduler finds work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatchMode {
+    /// `BATCH_SIZE` messages every `SCHEDULER_INTERVAL`; a tick waits for its batch.
+    Interval,
+    /// A message is claimed as soon as it is due and a delivery slot is free; woken by new
+    /// messages (PostgreSQL `LISTEN/NOTIFY`), by the next known due time, and by a fallback poll
+    /// every `SCHEDULER_INTERVAL`.
+    Continuous,
+}
+
 #[derive(Debug, Clone)]
 pub struct SchedulerSettings {
+    pub mode: DispatchMode,
+    /// Deliveries started per second per instance, at most; `None` for no limit.
+    pub rate: Option<f64>,
     pub interval: Duration,
     pub batch_size: u32,
     /// How long a claim is owned; a `sending` row whose lease ran out is claimable again.
@@ -99,6 +113,22 @@ impl Settings {
             concurrency: env.number("SENDER_CONCURRENCY", 16, (1, 1024))?,
         };
         let scheduler = SchedulerSettings {
+            mode: match env
+                .string("DISPATCH_MODE", "interval")
+                .to_ascii_lowercase()
+                .as_str()
+            {
+                "interval" => DispatchMode::Interval,
+                "continuous" => DispatchMode::Continuous,
+                other => {
+                    return Err(ConfigError::new(
+                        "DISPATCH_MODE",
+                        Some(other),
+                        "interval or continuous",
+                    ));
+                }
+            },
+            rate: dispatch_rate(&env)?,
             interval: env.duration("SCHEDULER_INTERVAL", "2m")?,
             batch_size: env.number("BATCH_SIZE", 2, (1, 1000))?,
             lease: env.duration("LEASE_DURATION", "60s")?,
@@ -164,6 +194,22 @@ fn webhook_url(env: &Env<'_>) -> Result<String, ConfigError> {
             "WEBHOOK_URL",
             Some(&url),
             "an http:// or https:// URL",
+        )),
+    }
+}
+
+/// `DISPATCH_RATE`: messages per second, 0 (the default) for no limit.
+fn dispatch_rate(env: &Env<'_>) -> Result<Option<f64>, ConfigError> {
+    let Some(raw) = env.get("DISPATCH_RATE") else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(0.0) => Ok(None),
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(Some(rate)),
+        _ => Err(ConfigError::new(
+            "DISPATCH_RATE",
+            Some(&raw),
+            "messages per second: 0 (no limit) or a positive number",
         )),
     }
 }
@@ -262,6 +308,9 @@ mod tests {
             ("PRODUCER_ENABLED", "perhaps"),
             ("LISTEN_ADDR", "here"),
             ("SCHEDULER_INTERVAL", "2 fortnights"),
+            ("DISPATCH_MODE", "eventually"),
+            ("DISPATCH_RATE", "-5"),
+            ("DISPATCH_RATE", "fast"),
         ] {
             let err = settings(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

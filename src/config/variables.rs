@@ -42,6 +42,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ("PRODUCER_INTERVAL", "30s", "How often the producer runs"),
     ("PRODUCER_BATCH", "1", "Messages per producer run"),
     (
+        "DISPATCH_MODE",
+        "interval",
+        "interval (BATCH_SIZE per SCHEDULER_INTERVAL) or continuous",
+    ),
+    (
+        "DISPATCH_RATE",
+        "0",
+        "Deliveries started per second per instance; 0 = no limit",
+    ),
+    (
         "SCHEDULER_INTERVAL",
         "2m",
         "How often due messages are claimed",

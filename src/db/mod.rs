@@ -3,6 +3,7 @@
 //! on the blocking thread pool, never on the async executor. A second backend (the embedded
 //! SQLite mode) implements the same trait.
 
+mod listen;
 mod models;
 mod pg;
 mod pool;
@@ -135,6 +136,14 @@ pub trait MessageStore: Send + Sync + 'static {
     /// and due since then, or `sending` with a lease that ran out that long ago.
     fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
     fn dispatch_active(&self) -> Result<bool, StoreError>;
+    /// How long until the next message is due (a pending one's time, or a lease running out);
+    /// zero when one is due now, `None` when nothing waits.
+    fn next_due(&self) -> Result<Option<Duration>, StoreError>;
+    /// Wakes `wake` whenever another writer (this instance or another) makes work due, until
+    /// `stop` is set. A store with a single writer has nothing to listen to.
+    fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let _ = (wake, stop);
+    }
     fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;
     /// The database's clock, so that every instance agrees on "now".
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
@@ -203,6 +212,11 @@ impl Store {
     pub fn observed_by(mut self, monitor: Arc<Monitor>) -> Self {
         self.monitor = Some(monitor);
         self
+    }
+
+    /// See [`MessageStore::listen`].
+    pub fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        self.inner.listen(wake, stop);
     }
 
     /// Runs `f` against the store on the blocking pool, inside the caller's span, and records

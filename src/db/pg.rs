@@ -23,13 +23,18 @@ const MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
 pub struct PgStore {
     pool: PgPool,
     failures: Arc<AtomicU64>,
+    url: String,
 }
 
 impl PgStore {
     /// Builds the pool without connecting; the first call that needs the database connects.
     pub fn new(url: &str, pool_size: u32, connect_timeout: Duration) -> Self {
         let (pool, failures) = pool::build(url, pool_size, connect_timeout);
-        Self { pool, failures }
+        Self {
+            pool,
+            failures,
+            url: url.to_owned(),
+        }
     }
 
     /// Runs `f` on a pooled connection. A connection-level failure drops the connection and
@@ -131,6 +136,14 @@ impl MessageStore for PgStore {
     fn dispatch_active(&self) -> Result<bool, StoreError> {
         use super::schema::dispatch_state::dsl::*;
         self.with(|c| Ok(dispatch_state.select(active).first(c)?))
+    }
+
+    fn next_due(&self) -> Result<Option<Duration>, StoreError> {
+        self.with(queries::next_due)
+    }
+
+    fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        super::listen::spawn(self.url.clone(), wake, stop);
     }
 
     fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {

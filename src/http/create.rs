@@ -123,11 +123,12 @@ pub async fn create(
         let print = fingerprint(&message);
         message.idempotency = Some((key, print));
     }
-    match state
+    let inserted = state
         .store
         .run(Op::Insert, move |s| s.insert_idempotent(&message))
-        .await?
-    {
+        .await?;
+    state.wake.notify_one();
+    match inserted {
         Inserted::Created(record) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/messages/{}", record.id)))
             .json(MessageView::from(record))),

@@ -15,6 +15,9 @@ async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse
         .run(Op::DispatchState, move |s| s.set_dispatch_active(active))
         .await?;
     state.monitor.metrics.dispatch_active.set(i64::from(active));
+    if active {
+        state.wake.notify_one();
+    }
     tracing::info!(active, "dispatch switched");
     let (message, status) = if active {
         ("Automatic message sending started", "active")

@@ -16,4 +16,7 @@ pub struct AppState {
     pub content_max_chars: usize,
     pub api_token: Option<Secret<String>>,
     pub started_at: DateTime<Utc>,
+    /// Wakes this instance's continuous dispatcher at once when the API makes work due (others
+    /// hear of it through the database's NOTIFY).
+    pub wake: Arc<tokio::sync::Notify>,
 }

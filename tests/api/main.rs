@@ -6,6 +6,7 @@ mod api_messages;
 mod api_ops;
 mod browser;
 mod cli;
+mod continuous;
 mod delivery;
 mod dispatch;
 mod docs;

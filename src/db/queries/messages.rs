@@ -141,14 +141,19 @@ fn transition(
     })
 }
 
+/// Back to `pending`, due now; continuous dispatchers are woken when the change commits.
 pub fn retry(conn: &mut PgConnection, id: Uuid) -> Result<MessageRecord, StoreError> {
-    transition(
-        conn,
-        id,
-        MessageStatus::Failed,
-        MessageStatus::Pending,
-        true,
-    )
+    conn.transaction(|conn| {
+        let record = transition(
+            conn,
+            id,
+            MessageStatus::Failed,
+            MessageStatus::Pending,
+            true,
+        )?;
+        diesel::sql_query("SELECT pg_notify('herald_due', '')").execute(conn)?;
+        Ok(record)
+    })
 }
 
 pub fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<MessageRecord, StoreError> {

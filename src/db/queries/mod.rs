@@ -7,4 +7,4 @@ mod queue;
 pub(super) use messages::{
     cancel, counts, get, insert, insert_idempotent, list, overdue, retry, sync_content_limit,
 };
-pub(super) use queue::{claim_due, finish, release};
+pub(super) use queue::{claim_due, finish, next_due, release};

@@ -173,6 +173,26 @@ pub fn finish(
         .collect())
 }
 
+#[derive(QueryableByName)]
+struct NextDue {
+    #[diesel(sql_type = Nullable<diesel::sql_types::Double>)]
+    ms: Option<f64>,
+}
+
+/// Both halves read the low end of a partial index.
+pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
+    let next: NextDue = diesel::sql_query(
+        "SELECT (EXTRACT(EPOCH FROM least(
+                    (SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'),
+                    (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending'))
+                 - now()) * 1000)::float8 AS ms",
+    )
+    .get_result(conn)?;
+    Ok(next
+        .ms
+        .map(|ms| Duration::from_millis(ms.max(0.0).min(u64::MAX as f64) as u64)))
+}
+
 /// Back to `pending`, due now, the attempt it counted given back.
 pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, StoreError> {
     let ids: Vec<uuid::Uuid> = claims.iter().map(|c| c.id).collect();

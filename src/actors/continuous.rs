@@ -1,0 +1,129 @@
+//! Continuous dispatch, the scheduler's loop when `DISPATCH_MODE=continuous`: claim as soon as
+//! delivery slots are free and work is due, hand the claims to the sender without waiting for
+//! them, and sleep only when nothing is due: until a wake-up (a new message or a retry through
+//! LISTEN/NOTIFY or in-process, `POST /messages/start`), the next known due time, or the
+//! fallback poll every `SCHEDULER_INTERVAL`, whichever comes first.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix::Recipient;
+use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::sender::DeliverReserved;
+use crate::db::{Op, Store};
+use crate::monitor::{Monitor, chain};
+
+/// Everything the loop needs; built by the scheduler.
+pub struct Loop {
+    pub store: Store,
+    pub sender: Recipient<DeliverReserved>,
+    pub monitor: Arc<Monitor>,
+    pub slots: Arc<Semaphore>,
+    pub wake: Arc<Notify>,
+    pub stop: Arc<AtomicBool>,
+    /// Held while a claim is being made and handed over, so that stopping waits for it.
+    pub busy: Arc<Mutex<()>>,
+    pub batch_size: u32,
+    pub lease: Duration,
+    pub fallback: Duration,
+    pub worker: String,
+}
+
+/// What one round found.
+enum Round {
+    /// Claimed and handed over this many; look again at once.
+    Claimed,
+    /// Nothing due now; the next due time, if known.
+    Idle(Option<Duration>),
+    /// Dispatch is stopped (in the database): wait for a wake-up or the fallback poll.
+    Inactive,
+    /// The database failed; try again after a pause.
+    Failed,
+}
+
+pub async fn run(l: Loop) {
+    // Claim in chunks of a quarter of the slots, so claims are few and the next claim starts
+    // while three quarters of the deliveries are still in flight.
+    let chunk = (l.slots.available_permits() / 4).clamp(1, l.batch_size as usize) as u32;
+    while !l.stop.load(Ordering::Acquire) {
+        let slots = tokio::select! {
+            slots = Arc::clone(&l.slots).acquire_many_owned(chunk) => match slots {
+                Ok(slots) => slots,
+                Err(_) => return,
+            },
+            () = l.wake.notified(), if l.stop.load(Ordering::Acquire) => return,
+        };
+        let round = round(&l, slots).await;
+        let pause = match round {
+            Round::Claimed => continue,
+            Round::Idle(next) => next.map_or(l.fallback, |n| n.min(l.fallback)),
+            Round::Inactive => l.fallback,
+            Round::Failed => l.fallback.min(Duration::from_secs(1)),
+        };
+        if pause.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            () = l.wake.notified() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
+    let _busy = l.busy.lock().await;
+    if l.stop.load(Ordering::Acquire) {
+        return Round::Inactive;
+    }
+    // Every slot free now, up to a batch.
+    let mut slots = first;
+    while (slots.num_permits() as u32) < l.batch_size {
+        match Arc::clone(&l.slots).try_acquire_owned() {
+            Ok(more) => slots.merge(more),
+            Err(_) => break,
+        }
+    }
+    let want = (slots.num_permits() as u32).min(l.batch_size);
+    let (lease, worker) = (l.lease, l.worker.clone());
+    let found = l
+        .store
+        .run(Op::Claim, move |s| {
+            let claims = s.claim_due(want, lease, &worker)?;
+            if !claims.is_empty() {
+                return Ok((claims, true, None));
+            }
+            Ok((claims, s.dispatch_active()?, s.next_due()?))
+        })
+        .await;
+    let now = chrono::Utc::now();
+    l.monitor.tick_finished(now);
+    let (claims, active, next) = match found {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::debug!(error = %chain(&e), "claim failed");
+            return Round::Failed;
+        }
+    };
+    l.monitor.metrics.dispatch_active.set(i64::from(active));
+    if claims.is_empty() {
+        return if active {
+            Round::Idle(next)
+        } else {
+            Round::Inactive
+        };
+    }
+    l.monitor.metrics.claim_batch.observe(claims.len() as f64);
+    l.monitor.progressed(now);
+    // One slot per claim; the rest go back when `slots` drops.
+    let permits: Vec<OwnedSemaphorePermit> =
+        (0..claims.len()).map_while(|_| slots.split(1)).collect();
+    let jobs = claims.into_iter().zip(permits).collect();
+    let sender = l.sender.clone();
+    actix_rt::spawn(async move {
+        // The claims stay `sending` until their lease expires if the sender is gone.
+        let _ = sender.send(DeliverReserved(jobs)).await;
+    });
+    Round::Claimed
+}
