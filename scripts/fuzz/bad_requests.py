@@ -65,6 +65,10 @@ CASES = [
     ("SQL in recipient", create('{"recipient":"+90\'; DROP TABLE messages; --","content":"hi"}'), 400),
     ("huge number as recipient", create('{"recipient":1e999,"content":"hi"}'), 400),
     ("empty body", ("POST", "/messages", b"", JSON), 400),
+    ("empty batch", ("POST", "/messages/batch", b'{"messages":[]}', JSON), 400),
+    ("batch with a NUL in item 2", ("POST", "/messages/batch", b'{"messages":[{"recipient":"+905551111111","content":"a"},{"recipient":"+905551111111","content":"b"},{"recipient":"+905551111111","content":"c\\u0000"}]}', JSON), 400),
+    ("batch of 1,001", ("POST", "/messages/batch", ('{"messages":[%s]}' % ",".join(['{"recipient":"+905551111111","content":"x"}'] * 1001)).encode(), JSON), 400),
+    ("batch over 1 MiB", ("POST", "/messages/batch", ('{"messages":[%s]}' % ",".join(['{"recipient":"+905551111111","content":"%s"}' % ("x" * 1100)] * 1000)).encode(), JSON), 413),
     ("wrong content type", ("POST", "/messages", b'{"recipient":"+905551111111","content":"hi"}', {"Content-Type": "text/plain"}), 415),
     ("1 MB body", create('{"recipient":"+905551111111","content":"%s"}' % ("x" * 1_000_000)), 413),
     ("1 MB header line", ("GET", "/messages", None, {"X-Long": "x" * 1_000_000}), 431),
@@ -84,6 +88,7 @@ CASES = [
 # Every method on every path: the ones a path does not have answer 405 with Allow.
 PATHS = {
     "/messages": {"GET", "HEAD", "POST"},
+    "/messages/batch": {"POST"},
     "/messages/start": {"POST"},
     "/messages/stop": {"POST"},
     "/messages/" + ID: {"GET", "HEAD", "DELETE"},

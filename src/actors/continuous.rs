@@ -120,10 +120,12 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     let permits: Vec<OwnedSemaphorePermit> =
         (0..claims.len()).map_while(|_| slots.split(1)).collect();
     let jobs = claims.into_iter().zip(permits).collect();
-    let sender = l.sender.clone();
+    let (sender, wake) = (l.sender.clone(), Arc::clone(&l.wake));
     actix_rt::spawn(async move {
         // The claims stay `sending` until their lease expires if the sender is gone.
         let _ = sender.send(DeliverReserved(jobs)).await;
+        // Their outcomes may have made work due (a retry's time): look again.
+        wake.notify_one();
     });
     Round::Claimed
 }

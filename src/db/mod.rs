@@ -98,6 +98,14 @@ impl StoreError {
     }
 }
 
+/// Result of a batch insert, in request order.
+#[derive(Debug)]
+pub enum Batch {
+    Created(Vec<MessageRecord>),
+    /// The key was seen before with the same request: the first request's messages.
+    Replayed(Vec<MessageRecord>),
+}
+
 /// Result of an idempotent insert.
 #[derive(Debug)]
 pub enum Inserted {
@@ -112,6 +120,14 @@ pub trait MessageStore: Send + Sync + 'static {
     fn insert(&self, messages: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError>;
     /// Inserts one message, or returns the earlier one created with the same idempotency key.
     fn insert_idempotent(&self, message: &NewMessage) -> Result<Inserted, StoreError>;
+    /// Inserts every message in one statement and one commit, in order, or none. With
+    /// `idempotency = (key, fingerprint)`, a repeat of the same request returns the first
+    /// request's messages, and a different request with the same key is refused.
+    fn insert_batch(
+        &self,
+        messages: &[NewMessage],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError>;
     /// Claims up to `limit` due messages (pending and due, or sending with an expired lease),
     /// oldest due first, if dispatch is active. Increments `attempts`.
     fn claim_due(

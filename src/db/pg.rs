@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::models::*;
 use super::pool::{self, PgPool};
-use super::{Inserted, MessageStore, StoreError, queries};
+use super::{Batch, Inserted, MessageStore, StoreError, queries};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Serialises migrations when several instances start at once.
@@ -90,6 +90,14 @@ impl MessageStore for PgStore {
 
     fn insert_idempotent(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
         self.with(|c| queries::insert_idempotent(c, new))
+    }
+
+    fn insert_batch(
+        &self,
+        new: &[NewMessage],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError> {
+        self.with(|c| queries::insert_batch(c, new, idempotency))
     }
 
     fn claim_due(

@@ -42,7 +42,7 @@ pub struct CreateMessage {
     pub send_at: Option<String>,
 }
 
-fn parse(body: &CreateMessage, max_chars: usize) -> Result<NewMessage, ApiError> {
+pub(super) fn parse(body: &CreateMessage, max_chars: usize) -> Result<NewMessage, ApiError> {
     let recipient = Recipient::parse(&body.recipient).map_err(|e| ApiError::BadRequest(e.0))?;
     let content =
         Content::parse(&body.content, max_chars).map_err(|e| ApiError::BadRequest(e.0))?;
@@ -64,7 +64,7 @@ fn parse(body: &CreateMessage, max_chars: usize) -> Result<NewMessage, ApiError>
     Ok(message)
 }
 
-fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     let Some(raw) = req.headers().get("idempotency-key") else {
         return Ok(None);
     };
@@ -81,7 +81,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 }
 
 /// What makes two requests "the same": the parsed values, not their spelling.
-fn fingerprint(m: &NewMessage) -> String {
+pub(super) fn fingerprint(m: &NewMessage) -> String {
     let send_at = m.send_at.map(|t| t.to_rfc3339()).unwrap_or_default();
     let digest = Sha256::digest(format!(
         "{}\n{}\n{}",

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{actions, create, dispatch, error, health, messages, responses, stats, views};
+use super::{actions, batch, create, dispatch, error, health, messages, responses, stats, views};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,13 +18,13 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         license(name = "MIT"),
     ),
     paths(
-        messages::list, create::create, messages::get, actions::retry, actions::cancel,
+        messages::list, create::create, batch::create_batch, messages::get, actions::retry, actions::cancel,
         dispatch::start, dispatch::stop, stats::stats, health::health, health::metrics,
     ),
     components(schemas(
         error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
         views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
-        create::CreateMessage, stats::Stats, health::Health,
+        create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, health::Health,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
         responses::HeadTooLarge,

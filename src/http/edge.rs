@@ -11,12 +11,17 @@ use super::error::ApiError;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 pub fn json_config() -> web::JsonConfig {
+    json_config_with(BODY_LIMIT)
+}
+
+/// JSON bodies up to `limit` bytes, errors in our shape.
+pub fn json_config_with(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(BODY_LIMIT)
-        .error_handler(|err, _| {
+        .limit(limit)
+        .error_handler(move |err, _| {
             let api = match &err {
                 JsonPayloadError::OverflowKnownLength { .. }
-                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(BODY_LIMIT),
+                | JsonPayloadError::Overflow { .. } => ApiError::PayloadTooLarge(limit),
                 JsonPayloadError::ContentType => {
                     ApiError::UnsupportedMediaType("Content-Type must be application/json".into())
                 }

@@ -6,6 +6,7 @@
 
 mod actions;
 mod auth;
+mod batch;
 mod create;
 mod dispatch;
 pub mod docs;
@@ -74,6 +75,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
                 .route(read().to(messages::list))
                 .route(web::post().to(create::create)),
             "GET, HEAD, POST",
+        ))
+        .service(api(
+            web::resource("/messages/batch")
+                .app_data(edge::json_config_with(batch::BATCH_BODY_LIMIT))
+                .app_data(web::PayloadConfig::new(batch::BATCH_BODY_LIMIT))
+                .route(web::post().to(batch::create_batch)),
+            "POST",
         ))
         .service(api(
             web::resource("/messages/{id}")

@@ -4,6 +4,7 @@ mod api_auth;
 mod api_errors;
 mod api_messages;
 mod api_ops;
+mod batch;
 mod browser;
 mod cli;
 mod continuous;

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::super::models::*;
 use super::super::schema::{delivery_attempts, messages};
-use super::super::{Inserted, StoreError};
+use super::super::{Batch, Inserted, StoreError};
 use crate::domain::MessageStatus;
 
 pub fn insert(
@@ -33,6 +33,14 @@ pub fn insert_idempotent(
         ));
     };
     conn.transaction(|conn| {
+        // A key a batch took is not free for a single create.
+        let batch_key =
+            diesel::sql_query("SELECT 1 FROM batch_requests WHERE idempotency_key = $1")
+                .bind::<Text, _>(key)
+                .execute(conn)?;
+        if batch_key > 0 {
+            return Err(StoreError::IdempotencyMismatch);
+        }
         let created: Option<MessageRow> = diesel::insert_into(messages::table)
             .values(InsertMessage::from(new))
             .on_conflict_do_nothing()
@@ -51,6 +59,71 @@ pub fn insert_idempotent(
         } else {
             Err(StoreError::IdempotencyMismatch)
         }
+    })
+}
+
+/// In request order, whatever order the database returned them in.
+fn in_order(ids: &[Uuid], rows: Vec<MessageRow>) -> Vec<MessageRecord> {
+    let mut by_id: std::collections::HashMap<Uuid, MessageRow> =
+        rows.into_iter().map(|r| (r.id, r)).collect();
+    ids.iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(MessageRow::into_record)
+        .collect()
+}
+
+pub fn insert_batch(
+    conn: &mut PgConnection,
+    new: &[NewMessage],
+    idempotency: Option<&(String, String)>,
+) -> Result<Batch, StoreError> {
+    let ids: Vec<Uuid> = new.iter().map(|m| m.id).collect();
+    conn.transaction(|conn| {
+        if let Some((key, fingerprint)) = idempotency {
+            #[derive(QueryableByName)]
+            struct Earlier {
+                #[diesel(sql_type = Text)]
+                request_fingerprint: String,
+                #[diesel(sql_type = diesel::sql_types::Array<diesel::sql_types::Uuid>)]
+                message_ids: Vec<Uuid>,
+            }
+            // Claims the key, or finds who has it; a key used by a single create is taken too.
+            let claimed = diesel::sql_query(
+                "INSERT INTO batch_requests (idempotency_key, request_fingerprint, message_ids)
+                 SELECT $1, $2, $3
+                 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE idempotency_key = $1)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind::<Text, _>(key)
+            .bind::<Text, _>(fingerprint)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&ids)
+            .execute(conn)?;
+            if claimed == 0 {
+                let earlier: Option<Earlier> = diesel::sql_query(
+                    "SELECT request_fingerprint, message_ids FROM batch_requests
+                     WHERE idempotency_key = $1",
+                )
+                .bind::<Text, _>(key)
+                .get_result(conn)
+                .optional()?;
+                return match earlier {
+                    Some(e) if &e.request_fingerprint == fingerprint => {
+                        let rows = messages::table
+                            .filter(messages::id.eq_any(&e.message_ids))
+                            .select(MessageRow::as_select())
+                            .load(conn)?;
+                        Ok(Batch::Replayed(in_order(&e.message_ids, rows)))
+                    }
+                    _ => Err(StoreError::IdempotencyMismatch),
+                };
+            }
+        }
+        let rows: Vec<InsertMessage<'_>> = new.iter().map(InsertMessage::from).collect();
+        let stored: Vec<MessageRow> = diesel::insert_into(messages::table)
+            .values(&rows)
+            .returning(MessageRow::as_returning())
+            .get_results(conn)?;
+        Ok(Batch::Created(in_order(&ids, stored)))
     })
 }
 
