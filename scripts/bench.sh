@@ -1,63 +1,113 @@
 #!/usr/bin/env bash
-# Throughput, memory and duplicate check: N messages queued in PostgreSQL, delivered by one or two
-# release-built Herald instances to `herald sink` on loopback. Prints one line per scenario.
-# Usage: scripts/bench.sh [N] (default 20000). Needs local PostgreSQL and Redis (make services).
+# make bench: Herald's figures on this machine, everything (PostgreSQL at default durability,
+# Redis, the receiver, the load client, Herald) sharing its cores. Prints markdown rows for
+# BENCHMARKS.md. Usage: scripts/bench.sh [DRAIN_N] (default 100000); BENCH_IDLE_SECONDS (120).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-N=${1:-20000}
+N=${1:-100000}
+IDLE_SECONDS=${BENCH_IDLE_SECONDS:-120}
 DB=herald_bench
-PG="psql -h 127.0.0.1 -U postgres -qtA"
+ADMIN="psql -h 127.0.0.1 -U postgres -qtA -d postgres"
+export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
 BIN=target/release/herald
-SINK_PORT=19090
+LOADGEN=target/release/examples/loadgen
+PORT=19191
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 trap cleanup EXIT
 
-cargo build --release --quiet
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --release --quiet --bin herald --example loadgen
 
-scenario() { # name instances latency
-  local name=$1 instances=$2 latency=$3
-  $PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
-  export DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
-  $BIN migrate >/dev/null
-  $PG -d $DB -c "UPDATE dispatch_state SET active = false" \
-      -c "INSERT INTO messages (id, recipient, content, created_at, next_attempt_at)
-          SELECT gen_random_uuid(), '+90555' || lpad(i::text, 7, '0'), 'benchmark message ' || i,
-                 now() - interval '1 minute', now() - interval '1 minute'
-          FROM generate_series(1, $N) AS i"
-
-  $BIN sink --port $SINK_PORT --latency "$latency" >/dev/null 2>&1 &
-  local sink=$!; pids+=("$sink")
-  local herald=()
-  for i in $(seq 1 "$instances"); do
-    LISTEN_ADDR=127.0.0.1:$((18080 + i)) WEBHOOK_URL=http://127.0.0.1:$SINK_PORT/webhook \
-      PRODUCER_ENABLED=false SCHEDULER_INTERVAL=20ms BATCH_SIZE=200 SENDER_CONCURRENCY=64 \
-      DATABASE_POOL_SIZE=16 CACHE_PREFIX="bench:" RUST_LOG=warn $BIN serve >/dev/null 2>&1 &
-    herald+=($!); pids+=($!)
-  done
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$SINK_PORT/stats" >/dev/null && break; sleep 0.1; done
-  sleep 1
-
-  local start end sent
-  start=$(date +%s.%N)
-  $PG -d $DB -c "UPDATE dispatch_state SET active = true"
-  while :; do
-    sent=$($PG -d $DB -c "SELECT count(*) FROM messages WHERE status = 'sent'")
-    [ "$sent" -ge "$N" ] && break
-    sleep 0.1
-  done
-  end=$(date +%s.%N)
-  local rss=""
-  for p in "${herald[@]}"; do rss+="$(awk '/VmHWM/ {printf "%.1f", $2/1024}' /proc/$p/status) MiB "; done
-  local stats; stats=$(curl -s "http://127.0.0.1:$SINK_PORT/stats")
-  awk -v name="$name" -v n="$N" -v s="$start" -v e="$end" -v rss="$rss" -v stats="$stats" \
-    'BEGIN { printf "%-28s %6d msgs %7.2f s %7.0f msgs/s  peak RSS: %s sink: %s\n", name, n, e - s, n / (e - s), rss, stats }'
-  cleanup; pids=()
+# Continuous dispatch, tuned for throughput; every figure but idle uses it.
+fast_env() {
+  export DISPATCH_MODE=continuous SENDER_CONCURRENCY=${BENCH_CONCURRENCY:-128} BATCH_SIZE=500 \
+    SCHEDULER_INTERVAL=1s DATABASE_POOL_SIZE=16 PRODUCER_ENABLED=false RUST_LOG=warn \
+    CACHE_PREFIX=bench: WEBHOOK_URL=http://127.0.0.1:$PORT/hook LEASE_DURATION=60s
 }
+fresh_db() {
+  $ADMIN -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+  $BIN migrate >/dev/null
+}
+queue() { # n
+  psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = false" \
+    -c "INSERT INTO messages (id, recipient, content) SELECT gen_random_uuid(),
+        '+90555' || lpad(i::text, 7, '0'), 'benchmark message ' || i FROM generate_series(1, $1) AS i"
+}
+herald() { # instances
+  for i in $(seq 1 "$1"); do LISTEN_ADDR=127.0.0.1:$((18180 + i)) $BIN serve >/dev/null 2>&1 & pids+=($!); done
+  for i in $(seq 1 "$1"); do
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$((18180 + i))/health" >/dev/null && break; sleep 0.1; done
+  done
+}
+cpu_seconds() { # pids... -> utime+stime in seconds
+  local ticks; ticks=$(getconf CLK_TCK); local sum=0
+  for p in "$@"; do [ -r /proc/$p/stat ] && sum=$((sum + $(awk '{print $14 + $15}' /proc/$p/stat))); done
+  awk -v s=$sum -v t="$ticks" 'BEGIN { printf "%.2f", s / t }'
+}
+pg_pids() { pgrep -d ' ' -x postgres || pgrep -d ' ' postgres; }
+commits() { $ADMIN -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$DB'"; }
+json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, d))" "$1" "$2"; }
 
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); N=$N"
-scenario "1 instance, webhook 0 ms" 1 0ms
-scenario "1 instance, webhook 20 ms" 1 20ms
-scenario "2 instances, webhook 20 ms" 2 20ms
-$PG -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr), PostgreSQL $($ADMIN -c 'SHOW server_version'), fsync=$($ADMIN -c 'SHOW fsync'), synchronous_commit=$($ADMIN -c 'SHOW synchronous_commit'); commit $(git rev-parse --short HEAD)"
+echo
+echo "| figure | result | details |"
+echo "|---|---|---|"
+
+# The receiver's own ceiling, measured the way Herald uses it (POST, 64 connections).
+$LOADGEN receive --port $PORT --count 999999999 >/dev/null & pids+=($!); sleep 0.5
+cat > target/bench-post.lua <<'LUA'
+wrk.method = "POST"; wrk.body = '{"to":"+905551234567","content":"x"}'; wrk.headers["Content-Type"] = "application/json"
+LUA
+ceiling=$(wrk -t2 -c64 -d5s -s target/bench-post.lua "http://127.0.0.1:$PORT/hook" | awk '/Requests\/sec/ {printf "%.0f", $2}')
+echo "| receiver ceiling (wrk, c=64) | $ceiling req/s | the load client's receiver alone |"
+cleanup
+
+drain() { # instances
+  fresh_db; queue "$N"; fast_env
+  $LOADGEN receive --port $PORT --count "$N" > target/bench-drain.json & local rx=$!; pids+=($rx); sleep 0.3
+  herald "$1"
+  local hp=("${pids[@]:1}") pg; pg=$(pg_pids)
+  local c0 h0 p0; c0=$(commits); h0=$(cpu_seconds "${hp[@]}"); p0=$(cpu_seconds $pg)
+  psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = true"
+  wait $rx
+  local c1 h1 p1; c1=$(commits); h1=$(cpu_seconds "${hp[@]}"); p1=$(cpu_seconds $pg)
+  local out; out=$(tail -n 1 target/bench-drain.json)
+  local secs; secs=$(json "$out" "seconds")
+  local rss=""; for p in "${hp[@]}"; do rss+="$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$p/status) "; done
+  echo "| drain $N, $1 instance(s) | $(json "$out" "per_s") msg/s | $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v a=$p0 -v b=$p1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores; $(awk -v a=$c0 -v b=$c1 -v n=$N 'BEGIN{printf "%.3f", (b-a)/n}') commits/message; peak RSS ${rss}MiB |"
+  cleanup
+}
+drain 1
+drain 3
+
+# Single POSTs at concurrency 64 with continuous dispatch running.
+fresh_db; fast_env; herald 1
+out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 20000 --concurrency 64 | tail -n 1)
+echo "| ingest + deliver, single POST, c=64 | $(json "$out" "end_to_end_per_s") msg/s end to end | $(json "$out" "ingest_per_s") req/s accepted; 201 → webhook p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing |"
+cleanup
+
+# Batch ingest: dispatch stopped, so only storing is measured.
+fresh_db; fast_env; herald 1
+psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = false"
+out=$($LOADGEN batch --api http://127.0.0.1:18181 --count 200000 --size 1000 --concurrency 4 | tail -n 1)
+echo "| batch ingest, 1,000 per request | $(json "$out" "stored_per_s") msg/s stored | $(json "$out" "stored") messages in $(json "$out" "round(seconds,2)") s, 4 requests in flight |"
+cleanup
+
+# Latency at a steady offered load.
+fresh_db; fast_env; herald 1
+out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 10000 --rate 1000 | tail -n 1)
+echo "| latency at 1,000 msg/s offered | p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms, p99.9 $(json "$out" "round(latency_ms['p999'],1)") ms | 201 → webhook, 10,000 messages; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing |"
+cleanup
+
+# Idle at defaults (interval mode, demo producer on), against the receiver.
+fresh_db
+env -u DISPATCH_MODE -u SENDER_CONCURRENCY -u BATCH_SIZE -u SCHEDULER_INTERVAL -u DATABASE_POOL_SIZE \
+  -u PRODUCER_ENABLED -u LEASE_DURATION WEBHOOK_URL=http://127.0.0.1:$PORT/hook RUST_LOG=warn \
+  LISTEN_ADDR=127.0.0.1:18181 $BIN serve >/dev/null 2>&1 & idle=$!; pids+=($idle)
+$LOADGEN receive --port $PORT --count 999999999 >/dev/null & pids+=($!)
+sleep 2; i0=$(cpu_seconds $idle); sleep "$IDLE_SECONDS"; i1=$(cpu_seconds $idle)
+echo "| idle at defaults, ${IDLE_SECONDS} s | $(awk -v a=$i0 -v b=$i1 -v s=$IDLE_SECONDS 'BEGIN{printf "%.2f", (b-a)/s*100}') % of a core | RSS $(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$idle/status) MiB |"
+cleanup
+$ADMIN -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
