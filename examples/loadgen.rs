@@ -29,7 +29,11 @@ type Shared = Arc<Mutex<Arrivals>>;
 
 async fn arrive(req: HttpRequest, arrivals: web::Data<Shared>) -> HttpResponse {
     let now = Instant::now();
-    if let Some(id) = req.headers().get("webhook-id").and_then(|v| v.to_str().ok()) {
+    if let Some(id) = req
+        .headers()
+        .get("webhook-id")
+        .and_then(|v| v.to_str().ok())
+    {
         let mut a = arrivals.lock().unwrap();
         a.requests += 1;
         a.started.get_or_insert(now);
@@ -44,18 +48,24 @@ fn receiver(port: u16) -> Shared {
     let arrivals: Shared = Arc::default();
     let data = web::Data::new(Arc::clone(&arrivals));
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("receiver port");
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(arrive)))
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .default_service(web::to(arrive))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
     actix_rt::spawn(server);
     arrivals
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
 }
 
 fn num(args: &[String], name: &str, default: f64) -> f64 {
@@ -83,14 +93,22 @@ async fn single(args: &[String]) {
     let concurrency = num(args, "--concurrency", 64.0) as usize;
     let rate = num(args, "--rate", 0.0);
     let arrivals = receiver(num(args, "--port", 19191.0) as u16);
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap();
     let accepted: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let started = Instant::now();
     let post = |i: usize| {
         let (http, api, accepted) = (http.clone(), api.clone(), Arc::clone(&accepted));
         async move {
-            let body = serde_json::json!({"recipient": "+905551234567", "content": format!("bench {i}")});
-            let response = http.post(format!("{api}/messages")).json(&body).send().await;
+            let body =
+                serde_json::json!({"recipient": "+905551234567", "content": format!("bench {i}")});
+            let response = http
+                .post(format!("{api}/messages"))
+                .json(&body)
+                .send()
+                .await;
             let at = Instant::now();
             if let Some(r) = response.ok().filter(|r| r.status() == 201) {
                 let v: serde_json::Value = r.json().await.unwrap_or_default();
@@ -114,7 +132,10 @@ async fn single(args: &[String]) {
         in_flight.push(post(i));
     }
     while in_flight.next().await.is_some() {}
-    while rate > 0.0 && accepted.lock().unwrap().len() < n && started.elapsed() < Duration::from_secs(600) {
+    while rate > 0.0
+        && accepted.lock().unwrap().len() < n
+        && started.elapsed() < Duration::from_secs(600)
+    {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let ingest = started.elapsed();
@@ -124,7 +145,11 @@ async fn single(args: &[String]) {
     let a = arrivals.lock().unwrap();
     let mut latency: Vec<f64> = accepted
         .iter()
-        .filter_map(|(id, at)| a.first.get(id).map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0))
+        .filter_map(|(id, at)| {
+            a.first
+                .get(id)
+                .map(|got| got.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
         .collect();
     latency.sort_by(f64::total_cmp);
     println!(
@@ -161,7 +186,12 @@ async fn batch(args: &[String]) {
         }
         let (http, api, body) = (http.clone(), api.clone(), body(b));
         in_flight.push(async move {
-            match http.post(format!("{api}/messages/batch")).json(&body).send().await {
+            match http
+                .post(format!("{api}/messages/batch"))
+                .json(&body)
+                .send()
+                .await
+            {
                 Ok(r) if r.status() == 201 => size,
                 _ => 0,
             }

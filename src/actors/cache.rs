@@ -1,6 +1,6 @@
-//! Cache writer: copies each sent message to the cache (`message:{id}` with a TTL).
-//! State: the cache backend, the TTL. Receives: [`RecordSent`] (from the sender, after the
-//! database commit). Emits: nothing. A cache failure is logged once (on the change to failing),
+//! Cache writer: copies each sent message to the cache (`message:{id}` with a TTL), in
+//! pipelined groups. State: a queue to its writer task, which owns the cache backend and the
+//! TTL. Receives: [`RecordSent`] (from the sender, after the database commit). Emits: nothing. A cache failure is logged once (on the change to failing),
 //! counted in `herald_cache_errors_total` and shown in `/health`; it never reaches the sender.
 
 use std::sync::Arc;
@@ -8,24 +8,37 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::cache::{SentCache, SentEntry};
 use crate::monitor::Monitor;
 
+/// The most entries one pipelined write carries.
+const MAX_GROUP: usize = 512;
+
 pub struct CacheWriter {
-    cache: Arc<dyn SentCache>,
-    ttl: Duration,
-    monitor: Arc<Monitor>,
+    queue: mpsc::UnboundedSender<(Uuid, SentEntry)>,
 }
 
 impl CacheWriter {
+    /// Starts the writer task: whatever queued while the last group was written goes out as
+    /// one pipelined group, so a busy sender costs one Redis round trip per group.
     pub fn new(cache: Arc<dyn SentCache>, ttl: Duration, monitor: Arc<Monitor>) -> Self {
-        Self {
-            cache,
-            ttl,
-            monitor,
-        }
+        let (queue, mut rx) = mpsc::unbounded_channel();
+        actix_rt::spawn(async move {
+            let mut group = Vec::with_capacity(MAX_GROUP);
+            while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+                match cache.put_sent(std::mem::take(&mut group), ttl).await {
+                    Ok(()) => monitor.cache.succeeded(),
+                    Err(e) => {
+                        monitor.metrics.cache_errors.inc();
+                        monitor.cache.failed(&e);
+                    }
+                }
+            }
+        });
+        Self { queue }
     }
 }
 
@@ -43,19 +56,12 @@ pub struct RecordSent {
 }
 
 impl Handler<RecordSent> for CacheWriter {
-    type Result = ResponseFuture<()>;
+    type Result = ();
 
-    fn handle(&mut self, msg: RecordSent, _: &mut Self::Context) -> Self::Result {
-        let (cache, ttl, monitor) = (Arc::clone(&self.cache), self.ttl, Arc::clone(&self.monitor));
-        Box::pin(async move {
-            let entry = SentEntry::new(msg.message_id, msg.sent_at);
-            match cache.put_sent(msg.id, entry, ttl).await {
-                Ok(()) => monitor.cache.succeeded(),
-                Err(e) => {
-                    monitor.metrics.cache_errors.inc();
-                    monitor.cache.failed(&e);
-                }
-            }
-        })
+    /// Queues the entry; the writer task sends it with the next group.
+    fn handle(&mut self, msg: RecordSent, _: &mut Self::Context) {
+        let _ = self
+            .queue
+            .send((msg.id, SentEntry::new(msg.message_id, msg.sent_at)));
     }
 }

@@ -17,14 +17,15 @@ pub struct MemoryCache {
 impl SentCache for MemoryCache {
     fn put_sent(
         &self,
-        id: Uuid,
-        entry: SentEntry,
+        entries: Vec<(Uuid, SentEntry)>,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), CacheError>> {
         let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         map.retain(|_, (_, expires)| *expires > now);
-        map.insert(id, (entry, now + ttl));
+        for (id, entry) in entries {
+            map.insert(id, (entry, now + ttl));
+        }
         ready(Ok(())).boxed()
     }
 
@@ -52,7 +53,7 @@ mod tests {
         let id = Uuid::new_v4();
         let entry = SentEntry::new(Some("abc".into()), chrono::Utc::now());
         cache
-            .put_sent(id, entry.clone(), Duration::from_millis(30))
+            .put_sent(vec![(id, entry.clone())], Duration::from_millis(30))
             .await
             .unwrap();
         assert_eq!(cache.get_sent(id).await.unwrap(), Some(entry));

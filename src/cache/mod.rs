@@ -39,10 +39,10 @@ pub struct CacheError(pub String);
 
 /// What the rest of Herald needs from a cache.
 pub trait SentCache: Send + Sync + 'static {
+    /// Writes a group of entries (Redis: one pipelined round trip).
     fn put_sent(
         &self,
-        id: Uuid,
-        entry: SentEntry,
+        entries: Vec<(Uuid, SentEntry)>,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), CacheError>>;
     fn get_sent(&self, id: Uuid) -> BoxFuture<'_, Result<Option<SentEntry>, CacheError>>;

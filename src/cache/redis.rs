@@ -50,21 +50,22 @@ fn redis_error(e: redis::RedisError) -> CacheError {
 impl SentCache for RedisCache {
     fn put_sent(
         &self,
-        id: Uuid,
-        entry: SentEntry,
+        entries: Vec<(Uuid, SentEntry)>,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), CacheError>> {
         async move {
-            let value = serde_json::to_string(&entry).map_err(|e| CacheError(e.to_string()))?;
+            let mut pipe = redis::pipe();
+            for (id, entry) in &entries {
+                let value = serde_json::to_string(entry).map_err(|e| CacheError(e.to_string()))?;
+                pipe.cmd("SET")
+                    .arg(key(&self.prefix, *id))
+                    .arg(value)
+                    .arg("PX")
+                    .arg(ttl.as_millis().max(1) as u64)
+                    .ignore();
+            }
             let mut conn = self.conn().await?;
-            redis::cmd("SET")
-                .arg(key(&self.prefix, id))
-                .arg(value)
-                .arg("PX")
-                .arg(ttl.as_millis().max(1) as u64)
-                .query_async::<()>(&mut conn)
-                .await
-                .map_err(redis_error)
+            pipe.query_async::<()>(&mut conn).await.map_err(redis_error)
         }
         .boxed()
     }
