@@ -12,6 +12,7 @@ use actix_web::{App, web};
 use anyhow::Context as _;
 use tokio::sync::Notify;
 
+use crate::actors::continuous::Wake;
 use crate::actors::{
     CacheWriter, Continuous, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing,
 };
@@ -40,6 +41,8 @@ pub struct Handles {
     pub scheduler: Addr<Scheduler>,
     pub sender: Addr<Sender>,
     pub producer: Option<Addr<Producer>>,
+    /// Wakes the dispatchers after writing work outside the API (tests, tools).
+    pub wake: Wake,
     server: ServerHandle,
     grace: Duration,
     stop: Arc<Notify>,
@@ -103,12 +106,13 @@ impl Application {
         );
         let slots = sender.slots();
         let sender = sender.start();
-        let wake = Arc::new(tokio::sync::Notify::new());
+        let local_wake = Arc::new(tokio::sync::Notify::new());
+        let wake = Wake::start(store.clone(), Arc::clone(&local_wake));
         let continuous =
             (settings.scheduler.mode == DispatchMode::Continuous).then(|| Continuous {
                 sender: sender.clone().recipient(),
                 slots,
-                wake: Arc::clone(&wake),
+                wake: local_wake,
             });
         let scheduler = Scheduler::new(
             store.clone(),
@@ -122,6 +126,7 @@ impl Application {
         let producer = settings.producer.enabled.then(|| {
             Producer::new(
                 store.clone(),
+                wake.clone(),
                 Arc::clone(&monitor),
                 settings.producer.clone(),
                 settings.content_max_chars,
@@ -136,7 +141,7 @@ impl Application {
             content_max_chars: settings.content_max_chars,
             api_token: settings.api_token.clone(),
             started_at: chrono::Utc::now(),
-            wake,
+            wake: wake.clone(),
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(
@@ -156,6 +161,7 @@ impl Application {
             scheduler,
             sender,
             producer,
+            wake,
             server: server.handle(),
             grace: settings.shutdown_grace,
             stop: Arc::new(Notify::new()),

@@ -15,6 +15,34 @@ use super::sender::DeliverReserved;
 use crate::db::{Op, Store};
 use crate::monitor::{Monitor, chain};
 
+/// Wakes dispatchers when this instance makes work due (a message stored, a retry): its own
+/// continuous loop at once, and every instance's through the database's `NOTIFY`, sent from a
+/// task of its own with one in flight at a time, so a burst of inserts costs one or two.
+#[derive(Clone)]
+pub struct Wake {
+    local: Arc<Notify>,
+    ring: Arc<Notify>,
+}
+
+impl Wake {
+    pub fn start(store: Store, local: Arc<Notify>) -> Self {
+        let ring = Arc::new(Notify::new());
+        let bell = Arc::clone(&ring);
+        actix_rt::spawn(async move {
+            loop {
+                bell.notified().await;
+                let _ = store.run(Op::DispatchState, |s| s.announce_due()).await;
+            }
+        });
+        Self { local, ring }
+    }
+
+    pub fn due(&self) {
+        self.local.notify_one();
+        self.ring.notify_one();
+    }
+}
+
 /// Everything the loop needs; built by the scheduler.
 pub struct Loop {
     pub store: Store,

@@ -11,6 +11,7 @@ use fake::Fake;
 use fake::faker::lorem::en::Sentence;
 use fake::faker::phone_number::tr_tr::CellNumber;
 
+use super::continuous::Wake;
 use crate::config::ProducerSettings;
 use crate::db::{NewMessage, Op, Store, StoreError};
 use crate::domain::{Content, Recipient};
@@ -18,6 +19,7 @@ use crate::monitor::Monitor;
 
 pub struct Producer {
     store: Store,
+    wake: Wake,
     monitor: Arc<Monitor>,
     settings: ProducerSettings,
     content_max_chars: usize,
@@ -26,12 +28,14 @@ pub struct Producer {
 impl Producer {
     pub fn new(
         store: Store,
+        wake: Wake,
         monitor: Arc<Monitor>,
         settings: ProducerSettings,
         content_max_chars: usize,
     ) -> Self {
         Self {
             store,
+            wake,
             monitor,
             settings,
             content_max_chars,
@@ -81,11 +85,12 @@ impl Handler<Produce> for Producer {
         let batch: Vec<NewMessage> = (0..self.settings.batch)
             .filter_map(|_| fake_message(self.content_max_chars))
             .collect();
-        let store = self.store.clone();
+        let (store, wake) = (self.store.clone(), self.wake.clone());
         let monitor = Arc::clone(&self.monitor);
         Box::pin(async move {
             match store.run(Op::Insert, move |s| s.insert(&batch)).await {
                 Ok(stored) => {
+                    wake.due();
                     monitor.metrics.produced.inc_by(stored.len() as u64);
                     tracing::debug!(count = stored.len(), "produced messages");
                     Ok(stored.len())

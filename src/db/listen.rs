@@ -1,6 +1,6 @@
 //! Waking continuous dispatchers across instances: a thread of its own holds a connection that
-//! `LISTEN`s on `herald_due` (notified by the triggers of migration 4 and by a retry), and turns
-//! every notification into a [`Notify`] wake-up. libpq delivers notifications without a query;
+//! `LISTEN`s on `herald_due` (notified by the dispatch switch's trigger, and by the instance that
+//! stored new work), and turns every notification into a [`Notify`] wake-up. libpq delivers notifications without a query;
 //! diesel exposes them without a way to block on the socket, so the thread looks every 2 ms
 //! (a cheap non-blocking read). A lost connection is reopened; the dispatcher's fallback poll
 //! covers the gap.

@@ -152,6 +152,8 @@ pub trait MessageStore: Send + Sync + 'static {
     /// and due since then, or `sending` with a lease that ran out that long ago.
     fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
     fn dispatch_active(&self) -> Result<bool, StoreError>;
+    /// Tells the dispatchers of every instance that work may be due (`NOTIFY`).
+    fn announce_due(&self) -> Result<(), StoreError>;
     /// How long until the next message is due (a pending one's time, or a lease running out);
     /// zero when one is due now, `None` when nothing waits.
     fn next_due(&self) -> Result<Option<Duration>, StoreError>;

@@ -146,6 +146,10 @@ impl MessageStore for PgStore {
         self.with(|c| Ok(dispatch_state.select(active).first(c)?))
     }
 
+    fn announce_due(&self) -> Result<(), StoreError> {
+        self.with(queries::announce_due)
+    }
+
     fn next_due(&self) -> Result<Option<Duration>, StoreError> {
         self.with(queries::next_due)
     }

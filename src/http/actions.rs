@@ -36,7 +36,7 @@ async fn change(
             other => other.into(),
         })?;
     tracing::info!(message.id = %id, change = change.done, "message changed");
-    state.wake.notify_one();
+    state.wake.due();
     Ok(HttpResponse::Ok().json(MessageView::from(record)))
 }
 

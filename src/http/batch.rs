@@ -104,7 +104,7 @@ pub async fn create_batch(
         .store
         .run(Op::Insert, move |s| s.insert_batch(&messages, key.as_ref()))
         .await?;
-    state.wake.notify_one();
+    state.wake.due();
     let (mut response, records) = match stored {
         Batch::Created(records) => (HttpResponse::Created(), records),
         Batch::Replayed(records) => {

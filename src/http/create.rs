@@ -127,7 +127,7 @@ pub async fn create(
         .store
         .run(Op::Insert, move |s| s.insert_idempotent(&message))
         .await?;
-    state.wake.notify_one();
+    state.wake.due();
     match inserted {
         Inserted::Created(record) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/messages/{}", record.id)))

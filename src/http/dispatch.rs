@@ -16,7 +16,7 @@ async fn switch(state: web::Data<AppState>, active: bool) -> Result<HttpResponse
         .await?;
     state.monitor.metrics.dispatch_active.set(i64::from(active));
     if active {
-        state.wake.notify_one();
+        state.wake.due();
     }
     tracing::info!(active, "dispatch switched");
     let (message, status) = if active {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::actors::continuous::Wake;
 use crate::cache::SentCache;
 use crate::config::Secret;
 use crate::db::Store;
@@ -16,7 +17,6 @@ pub struct AppState {
     pub content_max_chars: usize,
     pub api_token: Option<Secret<String>>,
     pub started_at: DateTime<Utc>,
-    /// Wakes this instance's continuous dispatcher at once when the API makes work due (others
-    /// hear of it through the database's NOTIFY).
-    pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the dispatchers when the API makes work due.
+    pub wake: Wake,
 }

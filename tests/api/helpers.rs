@@ -193,11 +193,14 @@ impl TestApp {
         let batch: Vec<NewMessage> = (0..n)
             .map(|i| new_message(&format!("message {i}")))
             .collect();
-        self.handles
+        let stored = self
+            .handles
             .store
             .run(Op::Insert, move |s| s.insert(&batch))
             .await
-            .unwrap()
+            .unwrap();
+        self.handles.wake.due();
+        stored
     }
 
     pub async fn tick(&self) -> TickOutcome {

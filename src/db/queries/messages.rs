@@ -214,19 +214,20 @@ fn transition(
     })
 }
 
-/// Back to `pending`, due now; continuous dispatchers are woken when the change commits.
 pub fn retry(conn: &mut PgConnection, id: Uuid) -> Result<MessageRecord, StoreError> {
-    conn.transaction(|conn| {
-        let record = transition(
-            conn,
-            id,
-            MessageStatus::Failed,
-            MessageStatus::Pending,
-            true,
-        )?;
-        diesel::sql_query("SELECT pg_notify('herald_due', '')").execute(conn)?;
-        Ok(record)
-    })
+    transition(
+        conn,
+        id,
+        MessageStatus::Failed,
+        MessageStatus::Pending,
+        true,
+    )
+}
+
+/// Tells every listening dispatcher that work may be due.
+pub fn announce_due(conn: &mut PgConnection) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT pg_notify('herald_due', '')").execute(conn)?;
+    Ok(())
 }
 
 pub fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<MessageRecord, StoreError> {

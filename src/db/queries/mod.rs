@@ -5,7 +5,7 @@ mod messages;
 mod queue;
 
 pub(super) use messages::{
-    cancel, counts, get, insert, insert_batch, insert_idempotent, list, overdue, retry,
-    sync_content_limit,
+    announce_due, cancel, counts, get, insert, insert_batch, insert_idempotent, list, overdue,
+    retry, sync_content_limit,
 };
 pub(super) use queue::{claim_due, finish, next_due, release};
