@@ -3,20 +3,25 @@
 //! Receives: [`Recorded`] outcomes through [`Recorder::record`], from the sender's deliveries.
 //! Emits: one store call (one statement) per group; each caller gets its own row's result.
 //!
-//! A group is whatever has queued while the previous group was being written, up to
-//! [`MAX_GROUP`]: nothing waits on purpose, so a lone outcome is written at once and a busy
+//! A group is whatever has queued while the writers were busy, up to [`MAX_GROUP`], with up to
+//! [`WRITERS`] groups being written at once: nothing waits on purpose, so a lone outcome is written at once and a busy
 //! sender gets large groups. While the database fails, a group is retried until the earliest
 //! lease in it runs out; an outcome whose lease has run out is answered with the error (its
 //! message is reclaimed and sent again, with the same `webhook-id`).
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::db::{FinishResult, Op, Recorded, Store, StoreError};
 
 /// The most outcomes one statement records.
 pub const MAX_GROUP: usize = 512;
+/// Groups written at once: a commit waits for its WAL flush, and while one group waits the next
+/// can be on its way (PostgreSQL then flushes both with one fsync).
+const WRITERS: usize = 4;
 /// The longest pause between tries while the database fails.
 const PAUSE_MAX: Duration = Duration::from_secs(1);
 
@@ -49,9 +54,21 @@ impl Recorder {
 }
 
 async fn write_groups(store: Store, mut rx: mpsc::UnboundedReceiver<(Recorded, Reply)>) {
+    let writers = Arc::new(Semaphore::new(WRITERS));
     let mut group = Vec::with_capacity(MAX_GROUP);
-    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        write(&store, std::mem::take(&mut group)).await;
+    loop {
+        // Wait for a free writer first, so that what queues meanwhile joins the next group.
+        let Ok(writer) = Arc::clone(&writers).acquire_owned().await else {
+            return;
+        };
+        if rx.recv_many(&mut group, MAX_GROUP).await == 0 {
+            return;
+        }
+        let (store, batch) = (store.clone(), std::mem::take(&mut group));
+        actix_rt::spawn(async move {
+            write(&store, batch).await;
+            drop(writer);
+        });
     }
 }
 

@@ -78,12 +78,7 @@ async fn a_retry_comes_when_the_schedule_says() {
         app.message(id).await.status == MessageStatus::Sent
     })
     .await;
-    let (_, attempts) = app
-        .handles
-        .store
-        .run(herald::db::Op::Read, move |s| s.get(id))
-        .await
-        .unwrap();
+    let attempts = app.attempts(id).await;
     let gap = attempts[1].started_at - attempts[0].started_at;
     assert!(
         gap >= chrono::Duration::milliseconds(800) && gap < chrono::Duration::milliseconds(2000),

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use herald::actors::TickOutcome;
-use herald::db::Op;
 use herald::domain::MessageStatus;
 
 use crate::helpers::*;
@@ -31,12 +30,7 @@ async fn a_5xx_is_retried_with_the_same_webhook_id_then_succeeds() {
         .collect();
     assert_eq!(ids, vec![m.id.to_string(), m.id.to_string()]);
 
-    let (_, attempts) = app
-        .handles
-        .store
-        .run(Op::Read, move |s| s.get(m.id))
-        .await
-        .unwrap();
+    let attempts = app.attempts(m.id).await;
     let summary: Vec<(i32, &str, Option<i32>)> = attempts
         .iter()
         .map(|a| (a.attempt, a.outcome.as_str(), a.status_code))
@@ -101,12 +95,7 @@ async fn a_timeout_is_recorded_as_such_and_retried() {
         "{:?}",
         pending.last_error
     );
-    let (_, attempts) = app
-        .handles
-        .store
-        .run(Op::Read, move |s| s.get(m.id))
-        .await
-        .unwrap();
+    let attempts = app.attempts(m.id).await;
     assert_eq!(attempts[0].error_class.as_deref(), Some("timeout"));
     assert_eq!(attempts[0].status_code, None);
     assert!(

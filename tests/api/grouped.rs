@@ -101,13 +101,7 @@ async fn a_stale_claim_in_a_group_is_refused_and_the_others_still_apply() {
         "the new owner's row is untouched"
     );
     assert_eq!(app.db.count("true"), 3, "nothing else changed");
-    let attempts = app
-        .handles
-        .store
-        .run(Op::Read, move |s| s.get(stale_id))
-        .await
-        .unwrap()
-        .1;
+    let attempts = app.attempts(stale_id).await;
     assert_eq!(
         attempts.len(),
         1,

@@ -29,12 +29,7 @@ async fn a_redirect_is_not_followed_and_fails_the_message_at_once() {
     );
     assert_eq!(app.webhook.count(), 1);
     assert_eq!(elsewhere.count(), 0, "nothing reached the redirect target");
-    let (_, attempts) = app
-        .handles
-        .store
-        .run(Op::Read, move |s| s.get(m.id))
-        .await
-        .unwrap();
+    let attempts = app.attempts(m.id).await;
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].outcome, "permanent");
     assert_eq!(attempts[0].status_code, Some(302));
@@ -157,29 +152,6 @@ async fn labelled_metrics_are_exposed_before_any_event() {
     ] {
         assert!(text.contains(line), "missing {line}");
     }
-}
-
-/// Opens a request whose body arrives one byte every 200 ms; keeps the connection busy.
-fn slow_upload(address: &str) -> std::thread::JoinHandle<()> {
-    use std::io::Write;
-    let host = address.trim_start_matches("http://").to_owned();
-    std::thread::spawn(move || {
-        let Ok(mut stream) = std::net::TcpStream::connect(&host) else {
-            return;
-        };
-        let body = br#"{"recipient":"+905551111111","content":"slow"}"#;
-        let head = format!(
-            "POST /messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let _ = stream.write_all(head.as_bytes());
-        for byte in body {
-            if stream.write_all(&[*byte]).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    })
 }
 
 #[actix_rt::test]

@@ -207,6 +207,16 @@ impl TestApp {
         self.handles.scheduler.send(Tick).await.unwrap()
     }
 
+    /// A message's delivery history.
+    pub async fn attempts(&self, id: Uuid) -> Vec<herald::db::AttemptRow> {
+        self.handles
+            .store
+            .run(Op::Read, move |s| s.get(id))
+            .await
+            .unwrap()
+            .1
+    }
+
     pub async fn message(&self, id: Uuid) -> MessageRecord {
         self.handles
             .store
@@ -306,4 +316,27 @@ pub async fn assert_error(response: reqwest::Response, status: u16, contains: &s
         2,
         "only error and status: {body}"
     );
+}
+
+/// Opens a request whose body arrives one byte every 200 ms; keeps the connection busy.
+pub fn slow_upload(address: &str) -> std::thread::JoinHandle<()> {
+    use std::io::Write;
+    let host = address.trim_start_matches("http://").to_owned();
+    std::thread::spawn(move || {
+        let Ok(mut stream) = std::net::TcpStream::connect(&host) else {
+            return;
+        };
+        let body = br#"{"recipient":"+905551111111","content":"slow"}"#;
+        let head = format!(
+            "POST /messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        let _ = stream.write_all(head.as_bytes());
+        for byte in body {
+            if stream.write_all(&[*byte]).is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    })
 }

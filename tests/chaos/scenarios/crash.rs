@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::tally;
-use crate::helpers::{TestDb, redis_url};
+use crate::helpers::{TestDb, redis_url, slow_upload};
 use crate::process::{Herald, base_env, drained, migrate, queue, set_dispatch};
 use crate::receiver::{Reply, TestWebhook};
 use crate::{Row, Scale};
@@ -76,29 +76,6 @@ pub async fn three_instances(scale: Scale) -> Row {
         notes: format!("drained at {rate:.0} msg/s"),
         ok: lost == 0 && duplicates == 0 && took.is_some(),
     }
-}
-
-/// Opens a POST whose body arrives one byte every 200 ms.
-fn slow_upload(address: &str) -> std::thread::JoinHandle<()> {
-    use std::io::Write;
-    let host = address.trim_start_matches("http://").to_owned();
-    std::thread::spawn(move || {
-        let Ok(mut stream) = std::net::TcpStream::connect(&host) else {
-            return;
-        };
-        let body = br#"{"recipient":"+905551111111","content":"slow"}"#;
-        let head = format!(
-            "POST /messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        let _ = stream.write_all(head.as_bytes());
-        for byte in body {
-            if stream.write_all(&[*byte]).is_err() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    })
 }
 
 pub async fn sigterm(scale: Scale) -> Row {
