@@ -47,6 +47,18 @@ cpu_seconds() { # pids... -> utime+stime in seconds
   awk -v s=$sum -v t="$ticks" 'BEGIN { printf "%.2f", s / t }'
 }
 pg_pids() { pgrep -d ' ' -x postgres || pgrep -d ' ' postgres; }
+# PostgreSQL's CPU: every postgres process, including backends that connect during the run.
+pg_cpu() { cpu_seconds $(pg_pids); }
+pg_cpu_since() { # start-file -> seconds used since, by processes alive now
+  local ticks; ticks=$(getconf CLK_TCK); local sum=0
+  for p in $(pg_pids); do
+    local now; now=$(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0)
+    local then; then=$(awk -v p="$p" '$1 == p {print $2}' "$1"); sum=$((sum + now - ${then:-0}))
+  done
+  awk -v s=$sum -v t="$ticks" 'BEGIN { printf "%.2f", s / t }'
+}
+pg_snapshot() { for p in $(pg_pids); do echo "$p $(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null || echo 0)"; done > "$1"; }
+busy_cores() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat; } # busy idle (ticks)
 commits() { $ADMIN -c "SELECT xact_commit FROM pg_stat_database WHERE datname = '$DB'"; }
 json() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2], {}, d))" "$1" "$2"; }
 
@@ -68,15 +80,15 @@ drain() { # instances
   fresh_db; queue "$N"; fast_env
   $LOADGEN receive --port $PORT --count "$N" > target/bench-drain.json & local rx=$!; pids+=($rx); sleep 0.3
   herald "$1"
-  local hp=("${pids[@]:1}") pg; pg=$(pg_pids)
-  local c0 h0 p0; c0=$(commits); h0=$(cpu_seconds "${hp[@]}"); p0=$(cpu_seconds $pg)
+  local hp=("${pids[@]:1}")
+  local c0 h0 b0; c0=$(commits); h0=$(cpu_seconds "${hp[@]}"); pg_snapshot target/bench-pg.txt; b0=$(busy_cores)
   psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = true"
   wait $rx
-  local c1 h1 p1; c1=$(commits); h1=$(cpu_seconds "${hp[@]}"); p1=$(cpu_seconds $pg)
+  local c1 h1 pgs b1; c1=$(commits); h1=$(cpu_seconds "${hp[@]}"); pgs=$(pg_cpu_since target/bench-pg.txt); b1=$(busy_cores)
   local out; out=$(tail -n 1 target/bench-drain.json)
   local secs; secs=$(json "$out" "seconds")
   local rss=""; for p in "${hp[@]}"; do rss+="$(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$p/status) "; done
-  echo "| drain $N, $1 instance(s) | $(json "$out" "per_s") msg/s | $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v a=$p0 -v b=$p1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores; $(awk -v a=$c0 -v b=$c1 -v n=$N 'BEGIN{printf "%.3f", (b-a)/n}') commits/message; peak RSS ${rss}MiB |"
+  echo "| drain $N, $1 instance(s) | $(json "$out" "per_s") msg/s | $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v p=$pgs -v s=$secs 'BEGIN{printf "%.2f", p/s}') cores, machine busy $(echo "$b0 $b1" | awk -v n=$(nproc) '{printf "%.2f", ($3-$1)/(($3-$1)+($4-$2))*n}') of $(nproc) cores; $(awk -v a=$c0 -v b=$c1 -v n=$N 'BEGIN{printf "%.3f", (b-a)/n}') commits/message; peak RSS ${rss}MiB |"
   cleanup
 }
 drain 1
