@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod continuous;
+mod pace;
 pub mod producer;
 pub mod recorder;
 pub mod scheduler;

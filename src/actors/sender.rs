@@ -13,6 +13,7 @@ use futures_util::future::join_all;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::cache::RecordSent;
+use super::pace::Pace;
 use super::recorder::Recorder;
 use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Recorded, Store};
 use crate::domain::{Decision, OutcomeKind, RetryPolicy};
@@ -277,31 +278,6 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
             Fate::Unrecorded
         }
         Err(_) => Fate::Unrecorded,
-    }
-}
-
-/// Paces delivery starts to a rate: each takes the next free turn, `1 / rate` after the last.
-struct Pace {
-    every: Duration,
-    next: std::sync::Mutex<tokio::time::Instant>,
-}
-
-impl Pace {
-    fn new(rate: f64) -> Self {
-        Self {
-            every: Duration::from_secs_f64(1.0 / rate),
-            next: std::sync::Mutex::new(tokio::time::Instant::now()),
-        }
-    }
-
-    async fn wait_turn(&self) {
-        let turn = {
-            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
-            let turn = (*next).max(tokio::time::Instant::now());
-            *next = turn + self.every;
-            turn
-        };
-        tokio::time::sleep_until(turn).await;
     }
 }
 
