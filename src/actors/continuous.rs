@@ -61,7 +61,7 @@ pub struct Loop {
 
 /// What one round found.
 enum Round {
-    /// Claimed and handed over this many; look again at once.
+    /// Claimed and handed over; look again at once.
     Claimed,
     /// Nothing due now; the next due time, if known.
     Idle(Option<Duration>),
@@ -76,12 +76,9 @@ pub async fn run(l: Loop) {
     // while three quarters of the deliveries are still in flight.
     let chunk = (l.slots.available_permits() / 4).clamp(1, l.batch_size as usize) as u32;
     while !l.stop.load(Ordering::Acquire) {
-        let slots = tokio::select! {
-            slots = Arc::clone(&l.slots).acquire_many_owned(chunk) => match slots {
-                Ok(slots) => slots,
-                Err(_) => return,
-            },
-            () = l.wake.notified(), if l.stop.load(Ordering::Acquire) => return,
+        // Waits while every slot is busy; the round checks for a stop once it has them.
+        let Ok(slots) = Arc::clone(&l.slots).acquire_many_owned(chunk).await else {
+            return;
         };
         let round = round(&l, slots).await;
         let pause = match round {
