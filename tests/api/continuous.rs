@@ -52,10 +52,14 @@ async fn send_at_is_kept_to_within_a_second() {
         json!({"recipient": "+905551111111", "content": "later", "send_at": at.to_rfc3339()}),
     )
     .await;
-    wait_until("the delivery", Duration::from_secs(4), || async {
-        app.webhook.count() == 1
-    })
+    // Recorded, not only received: sent_at is the database's time of the recorded outcome.
+    wait_until(
+        "the delivery to be recorded",
+        Duration::from_secs(4),
+        || async { app.message(id).await.status == MessageStatus::Sent },
+    )
     .await;
+    assert_eq!(app.webhook.count(), 1);
     let sent_at = app.message(id).await.sent_at.unwrap();
     assert!(sent_at >= at, "not before send_at");
     assert!(
