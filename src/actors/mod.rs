@@ -14,11 +14,13 @@ pub mod continuous;
 mod pace;
 pub mod producer;
 pub mod recorder;
+mod report;
 pub mod scheduler;
 pub mod sender;
 
 pub use cache::{CacheWriter, RecordSent};
 pub use producer::{Produce, Producer, StopProducing};
 pub use recorder::Recorder;
+pub use report::DeliveryReport;
 pub use scheduler::{Continuous, Scheduler, StopClaiming, Tick, TickOutcome};
-pub use sender::{Deliver, DeliverReserved, DeliveryReport, Drain, Sender};
+pub use sender::{Deliver, DeliverReserved, Drain, Sender};

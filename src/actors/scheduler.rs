@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, Notify, Semaphore};
 
 use super::continuous;
-use super::sender::{Deliver, DeliverReserved, DeliveryReport};
+use super::report::DeliveryReport;
+use super::sender::{Deliver, DeliverReserved};
 use crate::db::{Op, Store};
 use crate::monitor::{Monitor, chain};
 

@@ -15,8 +15,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::cache::RecordSent;
 use super::pace::Pace;
 use super::recorder::Recorder;
-use crate::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Recorded, Store};
-use crate::domain::{Decision, OutcomeKind, RetryPolicy};
+use super::report::DeliveryReport;
+use crate::db::{AttemptRecord, Claim, FinishResult, Op, Recorded, Store};
+use crate::domain::{AttemptOutcome, Finish, OutcomeKind, RetryPolicy};
 use crate::monitor::Monitor;
 use crate::webhook::{Delivery, WebhookClient};
 
@@ -80,26 +81,6 @@ impl Actor for Sender {
 #[rtype(result = "DeliveryReport")]
 pub struct Deliver(pub Vec<Claim>);
 
-/// What became of a batch.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DeliveryReport {
-    pub sent: u32,
-    pub retried: u32,
-    pub failed: u32,
-    /// Handed back unsent (shutdown, or too little lease left to start).
-    pub released: u32,
-    /// The outcome could not be recorded (claim taken over, or the database failed).
-    pub unrecorded: u32,
-}
-
-enum Fate {
-    Sent,
-    Retried,
-    Failed,
-    Released,
-    Unrecorded,
-}
-
 /// Deliver these claims, each holding a delivery slot the caller took from [`Sender::slots`]
 /// before claiming (continuous dispatch: it claims only what it can start at once).
 #[derive(Message)]
@@ -143,26 +124,21 @@ async fn deliver_all(
     deps: Arc<Deps>,
     jobs: Vec<(Claim, Option<OwnedSemaphorePermit>)>,
 ) -> DeliveryReport {
-    let fates = join_all(
+    join_all(
         jobs.into_iter()
             .map(|(claim, slot)| deliver_one(&deps, claim, slot)),
     )
-    .await;
-    let mut report = DeliveryReport::default();
-    for fate in fates {
-        *match fate {
-            Fate::Sent => &mut report.sent,
-            Fate::Retried => &mut report.retried,
-            Fate::Failed => &mut report.failed,
-            Fate::Released => &mut report.released,
-            Fate::Unrecorded => &mut report.unrecorded,
-        } += 1;
-    }
-    report
+    .await
+    .into_iter()
+    .fold(DeliveryReport::default(), DeliveryReport::add)
 }
 
 #[tracing::instrument(skip_all, fields(message.id = %claim.id, attempt = claim.attempt))]
-async fn deliver_one(deps: &Deps, claim: Claim, slot: Option<OwnedSemaphorePermit>) -> Fate {
+async fn deliver_one(
+    deps: &Deps,
+    claim: Claim,
+    slot: Option<OwnedSemaphorePermit>,
+) -> DeliveryReport {
     let mut draining = deps.draining.subscribe();
     let permit = match slot {
         Some(slot) => Some(slot),
@@ -192,9 +168,9 @@ async fn deliver_one(deps: &Deps, claim: Claim, slot: Option<OwnedSemaphorePermi
             })
             .await
         {
-            Ok(_) => Fate::Released,
+            Ok(_) => DeliveryReport::RELEASED,
             // The lease expires and the message is reclaimed: nothing is lost.
-            Err(_) => Fate::Unrecorded,
+            Err(_) => DeliveryReport::UNRECORDED,
         };
     }
     let delivery = deps
@@ -204,15 +180,63 @@ async fn deliver_one(deps: &Deps, claim: Claim, slot: Option<OwnedSemaphorePermi
     record(deps, claim, delivery).await
 }
 
-async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
-    let outcome = &delivery.outcome;
+/// Record one attempt: its history row and what the retry policy makes of it, in one group
+/// write; then the metrics, and the cache once `sent` is committed.
+async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport {
+    let Delivery {
+        outcome,
+        started_at,
+        duration,
+    } = delivery;
+    let kind = outcome.kind();
+    observe(deps, &outcome, duration);
+    let recorded = Recorded {
+        attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
+        finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),
+        claim,
+    };
+    let (id, created_at) = (recorded.claim.id, recorded.claim.created_at);
+    let finish = recorded.finish.clone();
+    match deps.recorder.record(recorded).await {
+        Ok(FinishResult::Applied { sent_at }) => {
+            deps.monitor.progressed(chrono::Utc::now());
+            if let Finish::Sent { message_id } = &finish {
+                let sent_at = sent_at.unwrap_or_else(chrono::Utc::now);
+                if let Ok(latency) = (sent_at - created_at).to_std() {
+                    deps.monitor
+                        .metrics
+                        .delivery_latency
+                        .observe(latency.as_secs_f64());
+                }
+                deps.cache.do_send(RecordSent {
+                    id,
+                    message_id: message_id.clone(),
+                    sent_at,
+                });
+            }
+            DeliveryReport::recorded(&finish)
+        }
+        Ok(FinishResult::Stale) => {
+            deps.monitor.metrics.stale_finishes.inc();
+            tracing::warn!(
+                outcome = kind.as_str(),
+                "claim was taken over before the outcome was recorded; outcome dropped"
+            );
+            DeliveryReport::UNRECORDED
+        }
+        Err(_) => DeliveryReport::UNRECORDED,
+    }
+}
+
+/// The attempt's metrics, the webhook's health, and its log line.
+fn observe(deps: &Deps, outcome: &AttemptOutcome, duration: Duration) {
     let kind = outcome.kind();
     let metrics = &deps.monitor.metrics;
     metrics.deliveries.with_label_values(&[kind.as_str()]).inc();
     metrics
         .webhook_duration
         .with_label_values(&[kind.as_str()])
-        .observe(delivery.duration.as_secs_f64());
+        .observe(duration.as_secs_f64());
     match kind {
         OutcomeKind::Retryable => deps
             .monitor
@@ -220,65 +244,13 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> Fate {
             .failed(&outcome.describe_error().unwrap_or_default()),
         _ => deps.monitor.webhook.succeeded(),
     }
-    let decision = deps.policy.decide(claim.attempt, outcome, fastrand_unit());
-    let error = outcome.describe_error().unwrap_or_default();
-    let finish = match (decision, outcome) {
-        (Decision::Done, crate::domain::AttemptOutcome::Delivered { message_id, .. }) => {
-            Finish::Sent {
-                message_id: message_id.clone(),
-            }
-        }
-        (Decision::RetryAfter(after), _) => Finish::Retry { after, error },
-        _ => Finish::Failed { error },
-    };
     tracing::info!(
         outcome = kind.as_str(),
         status = ?outcome.status_code(),
         error_class = outcome.error_class().map(|c| c.as_str()),
-        duration_ms = delivery.duration.as_millis() as u64,
+        duration_ms = duration.as_millis() as u64,
         "delivery attempt"
     );
-    let attempt = AttemptRecord {
-        attempt: claim.number,
-        started_at: delivery.started_at,
-        duration_ms: delivery.duration.as_millis().min(i32::MAX as u128) as u32,
-        kind,
-        status_code: outcome.status_code(),
-        error_class: outcome.error_class().map(|c| c.as_str()),
-        excerpt: Some(outcome.excerpt().to_owned()).filter(|e| !e.is_empty()),
-    };
-    let recorded = Recorded {
-        claim: claim.clone(),
-        attempt,
-        finish: finish.clone(),
-    };
-    match deps.recorder.record(recorded).await {
-        Ok(FinishResult::Applied { sent_at }) => {
-            deps.monitor.progressed(chrono::Utc::now());
-            match finish {
-                Finish::Sent { message_id } => {
-                    let sent_at = sent_at.unwrap_or_else(chrono::Utc::now);
-                    if let Ok(latency) = (sent_at - claim.created_at).to_std() {
-                        metrics.delivery_latency.observe(latency.as_secs_f64());
-                    }
-                    deps.cache.do_send(RecordSent {
-                        id: claim.id,
-                        message_id,
-                        sent_at,
-                    });
-                    Fate::Sent
-                }
-                Finish::Retry { .. } => Fate::Retried,
-                Finish::Failed { .. } => Fate::Failed,
-            }
-        }
-        Ok(FinishResult::Stale) => {
-            metrics.stale_finishes.inc();
-            tracing::warn!("claim was taken over before the outcome was recorded; outcome dropped");
-            Fate::Unrecorded
-        }
-        Err(_) => Fate::Unrecorded,
-    }
 }
 
 /// A random number in `[0, 1)` for the retry jitter.

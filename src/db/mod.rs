@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use models::{
-    AttemptRecord, AttemptRow, Claim, Finish, FinishResult, ListFilter, MessageRecord, NewMessage,
-    Page, Recorded, StatusCounts,
+    AttemptRecord, AttemptRow, Claim, FinishResult, ListFilter, MessageRecord, NewMessage, Page,
+    Recorded, StatusCounts,
 };
 pub use pg::PgStore;
 

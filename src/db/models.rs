@@ -8,7 +8,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::schema::{delivery_attempts, messages};
-use crate::domain::{Content, MessageStatus, OutcomeKind, Recipient};
+use crate::domain::{AttemptOutcome, Content, Finish, MessageStatus, OutcomeKind, Recipient};
 
 /// A message to create. `send_at` delays its first attempt.
 #[derive(Debug, Clone)]
@@ -78,6 +78,27 @@ pub struct AttemptRecord {
     pub excerpt: Option<String>,
 }
 
+impl AttemptRecord {
+    /// The history row of attempt `number` (its place in the message's whole history), built
+    /// once from what the attempt produced.
+    pub fn new(
+        number: u32,
+        started_at: DateTime<Utc>,
+        duration: std::time::Duration,
+        outcome: &AttemptOutcome,
+    ) -> Self {
+        Self {
+            attempt: number,
+            started_at,
+            duration_ms: duration.as_millis().min(i32::MAX as u128) as u32,
+            kind: outcome.kind(),
+            status_code: outcome.status_code(),
+            error_class: outcome.error_class().map(|c| c.as_str()),
+            excerpt: Some(outcome.excerpt().to_owned()).filter(|e| !e.is_empty()),
+        }
+    }
+}
+
 /// One attempt, ready to record: the claim it ran under, its history row, and what it does to
 /// the message.
 #[derive(Debug, Clone)]
@@ -85,22 +106,6 @@ pub struct Recorded {
     pub claim: Claim,
     pub attempt: AttemptRecord,
     pub finish: Finish,
-}
-
-/// What an attempt does to its message.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Finish {
-    Sent {
-        message_id: Option<String>,
-    },
-    /// Back to `pending`, due `after` from now (the database's now).
-    Retry {
-        after: std::time::Duration,
-        error: String,
-    },
-    Failed {
-        error: String,
-    },
 }
 
 /// Whether the guarded update applied, and the stored time of sending when it did.

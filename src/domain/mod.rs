@@ -3,7 +3,7 @@
 //! - [`Recipient`], [`Content`]: newtypes that parse at the edge; an invalid value cannot exist.
 //! - [`MessageStatus`]: the closed set of states a message goes through.
 //! - [`AttemptOutcome`]: what one delivery attempt produced.
-//! - [`RetryPolicy`]: the pure decision "retry when, or give up".
+//! - [`RetryPolicy`]: the pure decision "retry when, or give up", as a [`Finish`].
 
 mod message;
 mod outcome;
@@ -11,4 +11,4 @@ mod retry;
 
 pub use message::{Content, MessageStatus, Recipient, ValidationError};
 pub use outcome::{AttemptOutcome, ErrorClass, OutcomeKind};
-pub use retry::{Decision, RetryPolicy};
+pub use retry::{Finish, RetryPolicy};

@@ -1,19 +1,19 @@
-//! The retry policy: a pure function from (attempt number, outcome, a random number) to a
-//! decision. No clock, no I/O: the caller adds the delay to "now".
+//! The retry policy: a pure function from (attempt number, outcome, a random number) to the
+//! [`Finish`] the store records. No clock, no I/O: the store adds the delay to its "now".
 
 use std::time::Duration;
 
 use super::outcome::{AttemptOutcome, OutcomeKind};
 
-/// What to do after an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// The attempt succeeded: mark sent.
-    Done,
-    /// Try again after this delay.
-    RetryAfter(Duration),
-    /// Mark failed.
-    GiveUp,
+/// What an attempt does to its message: the one answer to "what next", recorded as is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// Mark `sent`, keeping the webhook's own id when it gave one.
+    Sent { message_id: Option<String> },
+    /// Back to `pending`, due `after` from now (the database's now).
+    Retry { after: Duration, error: String },
+    /// Mark `failed`.
+    Failed { error: String },
 }
 
 /// `schedule[i]` is the delay before attempt `i + 2`; so at most `schedule.len() + 1` attempts.
@@ -41,13 +41,16 @@ impl RetryPolicy {
 
     /// `attempt` is the number of the attempt that just ended (1 for the first).
     /// `unit` is a random number in `[0, 1)` that places the jitter.
-    pub fn decide(&self, attempt: u32, outcome: &AttemptOutcome, unit: f64) -> Decision {
-        match outcome.kind() {
-            OutcomeKind::Success => Decision::Done,
-            OutcomeKind::Permanent => Decision::GiveUp,
-            OutcomeKind::Retryable => {
+    pub fn decide(&self, attempt: u32, outcome: &AttemptOutcome, unit: f64) -> Finish {
+        let error = || outcome.describe_error().unwrap_or_default();
+        match outcome {
+            AttemptOutcome::Delivered { message_id, .. } => Finish::Sent {
+                message_id: message_id.clone(),
+            },
+            _ if outcome.kind() != OutcomeKind::Retryable => Finish::Failed { error: error() },
+            _ => {
                 let Some(base) = self.schedule.get(attempt.saturating_sub(1) as usize) else {
-                    return Decision::GiveUp;
+                    return Finish::Failed { error: error() };
                 };
                 let factor = 1.0 - self.jitter + 2.0 * self.jitter * unit.clamp(0.0, 1.0);
                 let jittered = base.mul_f64(factor);
@@ -55,7 +58,10 @@ impl RetryPolicy {
                     .retry_after()
                     .map(|d| d.min(self.retry_after_cap))
                     .unwrap_or_default();
-                Decision::RetryAfter(jittered.max(asked))
+                Finish::Retry {
+                    after: jittered.max(asked),
+                    error: error(),
+                }
             }
         }
     }
@@ -79,6 +85,19 @@ mod tests {
         )
     }
 
+    fn retry(secs: u64) -> Finish {
+        Finish::Retry {
+            after: Duration::from_secs(secs),
+            error: "HTTP 503".into(),
+        }
+    }
+
+    fn failed(error: &str) -> Finish {
+        Finish::Failed {
+            error: error.into(),
+        }
+    }
+
     fn server_error(retry_after: Option<Duration>) -> AttemptOutcome {
         AttemptOutcome::Rejected {
             status: 503,
@@ -91,55 +110,31 @@ mod tests {
     fn delays_follow_the_schedule_with_jitter_bounds() {
         let p = policy();
         let out = server_error(None);
-        assert_eq!(
-            p.decide(1, &out, 0.0),
-            Decision::RetryAfter(Duration::from_secs(8))
-        );
-        assert_eq!(
-            p.decide(1, &out, 0.5),
-            Decision::RetryAfter(Duration::from_secs(10))
-        );
-        assert_eq!(
-            p.decide(2, &out, 1.0),
-            Decision::RetryAfter(Duration::from_secs(72))
-        );
-        assert_eq!(
-            p.decide(4, &out, 0.5),
-            Decision::RetryAfter(Duration::from_secs(900))
-        );
+        assert_eq!(p.decide(1, &out, 0.0), retry(8));
+        assert_eq!(p.decide(1, &out, 0.5), retry(10));
+        assert_eq!(p.decide(2, &out, 1.0), retry(72));
+        assert_eq!(p.decide(4, &out, 0.5), retry(900));
     }
 
     #[test]
     fn the_attempt_after_the_last_scheduled_one_gives_up() {
         let p = policy();
         assert_eq!(p.max_attempts(), 5);
-        assert_eq!(p.decide(5, &server_error(None), 0.5), Decision::GiveUp);
+        assert_eq!(p.decide(5, &server_error(None), 0.5), failed("HTTP 503"));
     }
 
     #[test]
     fn retry_after_is_honoured_up_to_the_cap() {
         let p = policy();
         let asked = server_error(Some(Duration::from_secs(120)));
-        assert_eq!(
-            p.decide(1, &asked, 0.5),
-            Decision::RetryAfter(Duration::from_secs(120))
-        );
+        assert_eq!(p.decide(1, &asked, 0.5), retry(120));
         let greedy = server_error(Some(Duration::from_secs(86_400)));
-        assert_eq!(
-            p.decide(1, &greedy, 0.5),
-            Decision::RetryAfter(Duration::from_secs(3600))
-        );
+        assert_eq!(p.decide(1, &greedy, 0.5), retry(3600));
         let endless = server_error(Some(Duration::MAX));
-        assert_eq!(
-            p.decide(1, &endless, 0.5),
-            Decision::RetryAfter(Duration::from_secs(3600))
-        );
+        assert_eq!(p.decide(1, &endless, 0.5), retry(3600));
         // A Retry-After shorter than the schedule does not make us retry sooner.
         let short = server_error(Some(Duration::from_secs(1)));
-        assert_eq!(
-            p.decide(2, &short, 0.5),
-            Decision::RetryAfter(Duration::from_secs(60))
-        );
+        assert_eq!(p.decide(2, &short, 0.5), retry(60));
     }
 
     #[test]
@@ -150,23 +145,26 @@ mod tests {
             message_id: None,
             excerpt: String::new(),
         };
-        assert_eq!(p.decide(1, &ok, 0.5), Decision::Done);
+        assert_eq!(p.decide(1, &ok, 0.5), Finish::Sent { message_id: None });
         let bad = AttemptOutcome::Rejected {
             status: 400,
             retry_after: None,
             excerpt: String::new(),
         };
-        assert_eq!(p.decide(1, &bad, 0.5), Decision::GiveUp);
+        assert_eq!(p.decide(1, &bad, 0.5), failed("HTTP 400"));
         let unbuildable = AttemptOutcome::Failed {
             class: ErrorClass::Request,
             detail: "bad header".into(),
         };
-        assert_eq!(p.decide(1, &unbuildable, 0.5), Decision::GiveUp);
+        assert_eq!(
+            p.decide(1, &unbuildable, 0.5),
+            failed("request: bad header")
+        );
     }
 
     #[test]
     fn an_empty_schedule_means_a_single_attempt() {
         let p = RetryPolicy::new(vec![], 0.2, Duration::from_secs(1));
-        assert_eq!(p.decide(1, &server_error(None), 0.5), Decision::GiveUp);
+        assert_eq!(p.decide(1, &server_error(None), 0.5), failed("HTTP 503"));
     }
 }

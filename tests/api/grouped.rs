@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use herald::actors::Recorder;
-use herald::db::{AttemptRecord, Claim, Finish, FinishResult, Op, Recorded};
-use herald::domain::{MessageStatus, OutcomeKind};
+use herald::db::{AttemptRecord, Claim, FinishResult, Op, Recorded};
+use herald::domain::{Finish, MessageStatus, OutcomeKind};
 
 use crate::helpers::*;
 

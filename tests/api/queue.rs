@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use herald::db::Op;
-use herald::db::{AttemptRecord, Finish, FinishResult, MessageStore, PgStore, Recorded};
-use herald::domain::{MessageStatus, OutcomeKind};
+use herald::db::{AttemptRecord, FinishResult, MessageStore, PgStore, Recorded};
+use herald::domain::{Finish, MessageStatus, OutcomeKind};
 
 use crate::helpers::*;
 

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
-use super::super::models::{Claim, ClaimRow, Finish, FinishResult, Recorded};
+use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
+use crate::domain::Finish;
 
 /// Expired leases first, then pending rows by due time. Each half walks its partial index from
 /// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
