@@ -77,7 +77,7 @@ async fn main() -> ExitCode {
             latency,
         } => {
             sink(SinkOptions {
-                port,
+                addr: ([0, 0, 0, 0], port).into(),
                 failure_rate,
                 latency,
             })
@@ -108,14 +108,19 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn migrate() -> anyhow::Result<()> {
+    use herald::config::DatabaseUrl;
     let settings = settings()?;
-    let store = herald::db::PgStore::new(
-        settings.database.url.expose(),
-        1,
-        std::time::Duration::from_secs(5),
-    );
-    let applied =
-        tokio::task::spawn_blocking(move || store.migrate(settings.content_max_chars)).await??;
+    let max_chars = settings.content_max_chars;
+    let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        Ok(match &settings.database.url {
+            DatabaseUrl::Postgres(url) => {
+                herald::db::PgStore::new(url.expose(), 1, std::time::Duration::from_secs(5))
+                    .migrate(max_chars)?
+            }
+            DatabaseUrl::Sqlite(path) => herald::db::SqliteStore::open(path, 1)?.migrate()?,
+        })
+    })
+    .await??;
     println!(
         "migrations applied: {}",
         if applied.is_empty() {

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 #[derive(Debug, Clone)]
 pub struct SinkOptions {
-    pub port: u16,
+    /// Where to listen; port 0 picks a free one.
+    pub addr: std::net::SocketAddr,
     /// Share of requests answered with 500, from 0 to 1.
     pub failure_rate: f64,
     /// Added before answering.
@@ -25,7 +26,7 @@ pub struct SinkOptions {
 impl Default for SinkOptions {
     fn default() -> Self {
         Self {
-            port: 9090,
+            addr: ([0, 0, 0, 0], 9090).into(),
             failure_rate: 0.0,
             latency: Duration::ZERO,
         }
@@ -92,7 +93,17 @@ fn unit() -> f64 {
 
 /// Binds and returns the server (to spawn or await) and the port it listens on.
 pub fn start(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
-    let listener = TcpListener::bind(("0.0.0.0", opts.port))?;
+    serve(opts, true)
+}
+
+/// The receiver inside `herald serve` (when `WEBHOOK_URL` is unset): one worker, and no signal
+/// handling of its own, so it keeps answering until Herald's own shutdown has drained.
+pub fn start_builtin(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
+    serve(opts, false)
+}
+
+fn serve(opts: SinkOptions, standalone: bool) -> std::io::Result<(Server, u16)> {
+    let listener = TcpListener::bind(opts.addr)?;
     let port = listener.local_addr()?.port();
     let opts = web::Data::new(opts);
     let counters = web::Data::new(Counters::default());
@@ -102,8 +113,11 @@ pub fn start(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
             .app_data(counters.clone())
             .route("/stats", web::get().to(stats))
             .default_service(web::post().to(receive))
-    })
-    .listen(listener)?
-    .run();
-    Ok((server, port))
+    });
+    let server = if standalone {
+        server
+    } else {
+        server.workers(1).disable_signals().shutdown_timeout(1)
+    };
+    Ok((server.listen(listener)?.run(), port))
 }

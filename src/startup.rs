@@ -16,9 +16,9 @@ use crate::actors::continuous::Wake;
 use crate::actors::{
     CacheWriter, Continuous, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing,
 };
-use crate::cache::{RedisCache, SentCache};
-use crate::config::{DispatchMode, Settings};
-use crate::db::{PgStore, Store};
+use crate::cache::{MemoryCache, RedisCache, SentCache};
+use crate::config::{DatabaseSettings, DatabaseUrl, DispatchMode, Settings};
+use crate::db::{PgStore, SqliteStore, Store};
 use crate::http::{self, AppState};
 use crate::monitor::Monitor;
 use crate::webhook::WebhookClient;
@@ -30,6 +30,8 @@ pub struct Application {
     port: u16,
     server: Server,
     handles: Handles,
+    /// The built-in receiver, when `WEBHOOK_URL` is unset; stopped after the drain.
+    sink: Option<Server>,
 }
 
 /// Everything a test (or the shutdown path) needs to reach inside a running application.
@@ -56,21 +58,21 @@ pub struct ShutdownReport {
 }
 
 impl Application {
-    /// Runs migrations, binds the listener, starts the actors and the HTTP server.
+    /// Opens the store `DATABASE_URL` names and runs its migrations, picks the cache, binds the
+    /// listener, starts the actors and the HTTP server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let pg = PgStore::new(
-            settings.database.url.expose(),
-            settings.database.pool_size,
-            DB_CONNECT_TIMEOUT,
-        );
-        let max_chars = settings.content_max_chars;
-        let pg = tokio::task::spawn_blocking(move || pg.migrate(max_chars).map(|_| pg))
-            .await?
-            .context("could not prepare the database (DATABASE_URL)")?;
-        let store = Store::new(pg);
-        let cache: Arc<dyn SentCache> = Arc::new(
-            RedisCache::new(settings.cache.url.expose(), &settings.cache.prefix)
-                .context("invalid REDIS_URL")?,
+        let store = open_store(&settings.database, settings.content_max_chars).await?;
+        let cache: Arc<dyn SentCache> = match &settings.cache.url {
+            Some(url) => Arc::new(
+                RedisCache::new(url.expose(), &settings.cache.prefix)
+                    .context("invalid REDIS_URL")?,
+            ),
+            None => Arc::new(MemoryCache::new(settings.cache.memory_entries)),
+        };
+        tracing::info!(
+            database = store.backend(),
+            cache = cache.backend(),
+            "store and cache chosen (DATABASE_URL, REDIS_URL)"
         );
         Self::build_with(settings, store, cache).await
     }
@@ -85,6 +87,15 @@ impl Application {
             format!("could not listen on {} (LISTEN_ADDR)", settings.listen_addr)
         })?;
         let port = listener.local_addr()?.port();
+        let mut settings = settings;
+        let sink = match &settings.webhook.url {
+            Some(_) => None,
+            None => {
+                let (server, url) = start_builtin_sink(settings.webhook.sink_addr)?;
+                settings.webhook.url = Some(url);
+                Some(server)
+            }
+        };
         let client = WebhookClient::new(settings.webhook.clone())
             .context("could not build the HTTP client")?;
         // A working dispatcher claims within an interval and finishes a delivery within the
@@ -170,6 +181,7 @@ impl Application {
             port,
             server,
             handles,
+            sink,
         })
     }
 
@@ -184,11 +196,19 @@ impl Application {
     /// Serves until SIGTERM, SIGINT or [`Handles::request_shutdown`], then shuts down in order.
     pub async fn run_until_stopped(self) -> anyhow::Result<ShutdownReport> {
         let server = actix_rt::spawn(self.server);
+        let sink = self.sink.map(|sink| {
+            let handle = sink.handle();
+            actix_rt::spawn(sink);
+            handle
+        });
         tokio::select! {
             signal = wait_for_signal() => tracing::info!(signal, "shutdown requested"),
             _ = self.handles.stop.notified() => tracing::info!("shutdown requested"),
         }
         let report = self.handles.shutdown().await;
+        if let Some(sink) = sink {
+            sink.stop(true).await;
+        }
         server.await??;
         Ok(report)
     }
@@ -229,6 +249,52 @@ impl Handles {
         }
         ShutdownReport { drained }
     }
+}
+
+/// Opens the store `DATABASE_URL` names and applies its migrations.
+pub async fn open_store(db: &DatabaseSettings, content_max_chars: usize) -> anyhow::Result<Store> {
+    let (pool_size, url) = (db.pool_size, db.url.clone());
+    let store = tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
+        match &url {
+            DatabaseUrl::Postgres(url) => {
+                let pg = PgStore::new(url.expose(), pool_size, DB_CONNECT_TIMEOUT);
+                pg.migrate(content_max_chars)
+                    .context("could not prepare the database (DATABASE_URL)")?;
+                Ok(Store::new(pg))
+            }
+            DatabaseUrl::Sqlite(path) => {
+                let shown = format!("DATABASE_URL=sqlite://{}", path.display());
+                let sqlite = SqliteStore::open(path, pool_size)
+                    .with_context(|| format!("could not open the database ({shown})"))?;
+                sqlite
+                    .migrate()
+                    .with_context(|| format!("could not prepare the database ({shown})"))?;
+                Ok(Store::new(sqlite))
+            }
+        }
+    });
+    store.await?
+}
+
+/// Starts the demo receiver inside this process; returns it and the URL to deliver to.
+fn start_builtin_sink(addr: std::net::SocketAddr) -> anyhow::Result<(Server, String)> {
+    let (server, port) = crate::sink::start_builtin(crate::sink::SinkOptions {
+        addr,
+        ..Default::default()
+    })
+    .with_context(|| format!("could not start the built-in receiver on {addr} (SINK_ADDR)"))?;
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let url = format!("http://{host}:{port}/webhook");
+    tracing::warn!(
+        %url,
+        "WEBHOOK_URL is unset: delivering to the built-in demo receiver (GET /stats on it counts \
+         what arrived); set WEBHOOK_URL to deliver to your own endpoint"
+    );
+    Ok((server, url))
 }
 
 /// `host-pid-random`, stored as `claimed_by` to tell instances apart.

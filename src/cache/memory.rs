@@ -1,6 +1,7 @@
-//! In-memory backend: a map with expiry times. For tests and the single-binary embedded mode.
+//! In-memory backend: a bounded map with expiry times. The cache when `REDIS_URL` is unset, and
+//! in tests.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -9,9 +10,45 @@ use uuid::Uuid;
 
 use super::{CacheError, SentCache, SentEntry};
 
-#[derive(Default)]
+/// At most `capacity` entries; when full, the oldest entry goes first. Every entry of a process
+/// has the same TTL, so insertion order is also expiry order, and both bounds cost O(1).
 pub struct MemoryCache {
-    entries: Mutex<HashMap<Uuid, (SentEntry, Instant)>>,
+    capacity: usize,
+    inner: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Uuid, (SentEntry, Instant)>,
+    /// Ids in insertion order, with the expiry they were written with.
+    order: VecDeque<(Uuid, Instant)>,
+}
+
+impl MemoryCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            inner: Mutex::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for MemoryCache {
+    fn default() -> Self {
+        Self::new(100_000)
+    }
 }
 
 impl SentCache for MemoryCache {
@@ -20,18 +57,30 @@ impl SentCache for MemoryCache {
         entries: Vec<(Uuid, SentEntry)>,
         ttl: Duration,
     ) -> BoxFuture<'_, Result<(), CacheError>> {
-        let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        map.retain(|_, (_, expires)| *expires > now);
         for (id, entry) in entries {
-            map.insert(id, (entry, now + ttl));
+            inner.map.insert(id, (entry, now + ttl));
+            inner.order.push_back((id, now + ttl));
+        }
+        let Entries { map, order } = &mut *inner;
+        while let Some(&(id, expires)) = order.front() {
+            if expires > now && map.len() <= self.capacity {
+                break;
+            }
+            order.pop_front();
+            // A newer write of the same id keeps its entry.
+            if map.get(&id).is_some_and(|(_, e)| *e == expires) {
+                map.remove(&id);
+            }
         }
         ready(Ok(())).boxed()
     }
 
     fn get_sent(&self, id: Uuid) -> BoxFuture<'_, Result<Option<SentEntry>, CacheError>> {
-        let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let found = map
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let found = inner
+            .map
             .get(&id)
             .filter(|(_, expires)| *expires > Instant::now())
             .map(|(entry, _)| entry.clone());
@@ -40,6 +89,10 @@ impl SentCache for MemoryCache {
 
     fn ping(&self) -> BoxFuture<'_, Result<(), CacheError>> {
         ready(Ok(())).boxed()
+    }
+
+    fn backend(&self) -> &'static str {
+        "memory"
     }
 }
 
@@ -61,6 +114,33 @@ mod tests {
         while cache.get_sent(id).await.unwrap().is_some() {
             assert!(Instant::now() < deadline, "entry never expired");
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[actix_rt::test]
+    async fn the_oldest_entries_go_when_full_and_a_rewrite_is_kept() {
+        let cache = MemoryCache::new(3);
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+        let entry = SentEntry::new(None, chrono::Utc::now());
+        let ttl = Duration::from_secs(60);
+        for id in &ids[..3] {
+            cache
+                .put_sent(vec![(*id, entry.clone())], ttl)
+                .await
+                .unwrap();
+        }
+        // Written again: now the newest, so it outlives ids[1] and ids[2].
+        cache
+            .put_sent(vec![(ids[0], entry.clone())], ttl)
+            .await
+            .unwrap();
+        cache
+            .put_sent(vec![(ids[3], entry.clone()), (ids[4], entry.clone())], ttl)
+            .await
+            .unwrap();
+        assert_eq!(cache.len(), 3);
+        for (id, kept) in ids.iter().zip([true, false, false, true, true]) {
+            assert_eq!(cache.get_sent(*id).await.unwrap().is_some(), kept);
         }
     }
 }

@@ -47,6 +47,8 @@ pub trait SentCache: Send + Sync + 'static {
     ) -> BoxFuture<'_, Result<(), CacheError>>;
     fn get_sent(&self, id: Uuid) -> BoxFuture<'_, Result<Option<SentEntry>, CacheError>>;
     fn ping(&self) -> BoxFuture<'_, Result<(), CacheError>>;
+    /// `redis` or `memory`, as `/health` shows it.
+    fn backend(&self) -> &'static str;
 }
 
 /// The key of a message's entry.

@@ -95,4 +95,8 @@ impl SentCache for RedisCache {
         }
         .boxed()
     }
+
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
 }

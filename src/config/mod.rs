@@ -33,13 +33,60 @@ pub struct Settings {
 
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
-    pub url: Secret<String>,
+    pub url: DatabaseUrl,
+    /// PostgreSQL: connections per instance. SQLite: reading connections (one more writes).
     pub pool_size: u32,
+}
+
+/// Which store `DATABASE_URL` chose.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DatabaseUrl {
+    /// `postgres://…` or `postgresql://…`: the shared store several instances can use.
+    Postgres(Secret<String>),
+    /// `sqlite://PATH` or `sqlite:PATH` (and the default, `sqlite://herald.db`): an embedded
+    /// file owned by one process.
+    Sqlite(std::path::PathBuf),
+}
+
+impl DatabaseUrl {
+    const SCHEMES: &str = "postgres://…, postgresql://… or sqlite://PATH";
+
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let trimmed = raw.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(Self::Postgres(Secret::new(trimmed.to_owned())));
+        }
+        // The value is only echoed when it cannot hold a password.
+        let refuse = || ConfigError::new("DATABASE_URL", None, Self::SCHEMES);
+        let path = if lower.starts_with("sqlite://") {
+            &trimmed["sqlite://".len()..]
+        } else if lower.starts_with("sqlite:") {
+            &trimmed["sqlite:".len()..]
+        } else {
+            return Err(refuse());
+        };
+        if path.is_empty() || path.contains('\0') {
+            return Err(refuse());
+        }
+        Ok(Self::Sqlite(path.into()))
+    }
+
+    /// `postgres` or `sqlite`, as `/health` shows it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct CacheSettings {
-    pub url: Secret<String>,
+    /// `None`: the in-memory cache of this process.
+    pub url: Option<Secret<String>>,
+    /// Entries the in-memory cache keeps at most (the oldest go first).
+    pub memory_entries: usize,
     /// Put before every key (`{prefix}message:{id}`); lets tests and tenants share a Redis.
     pub prefix: String,
     pub ttl: Duration,
@@ -47,7 +94,9 @@ pub struct CacheSettings {
 
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
-    pub url: String,
+    /// `None`: deliver to the built-in receiver started on `SINK_ADDR`.
+    pub url: Option<String>,
+    pub sink_addr: SocketAddr,
     pub auth_key: Option<Secret<String>>,
     /// The decoded key of a `whsec_<base64>` secret.
     pub signing_key: Option<Secret<Vec<u8>>>,
@@ -107,6 +156,12 @@ impl Settings {
 
         let webhook = WebhookSettings {
             url: webhook_url(&env)?,
+            sink_addr: {
+                let raw = env.string("SINK_ADDR", "127.0.0.1:9090");
+                raw.parse().map_err(|_| {
+                    ConfigError::new("SINK_ADDR", Some(&raw), "host:port, e.g. 127.0.0.1:9090")
+                })?
+            },
             auth_key: env.secret("WEBHOOK_AUTH_KEY"),
             signing_key: signing_key(&env)?,
             timeout: env.duration("WEBHOOK_TIMEOUT", "10s")?,
@@ -146,13 +201,12 @@ impl Settings {
         Ok(Self {
             listen_addr,
             database: DatabaseSettings {
-                url: Secret::new(
-                    env.string("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/herald"),
-                ),
+                url: DatabaseUrl::parse(&env.string("DATABASE_URL", "sqlite://herald.db"))?,
                 pool_size: env.number("DATABASE_POOL_SIZE", 10, (1, 200))?,
             },
             cache: CacheSettings {
-                url: Secret::new(env.string("REDIS_URL", "redis://127.0.0.1:6379")),
+                url: env.secret("REDIS_URL"),
+                memory_entries: env.number("CACHE_MAX_ENTRIES", 100_000, (1, 100_000_000))?,
                 prefix: env.string("CACHE_PREFIX", ""),
                 ttl: env.duration("CACHE_TTL", "24h")?,
             },
@@ -186,10 +240,14 @@ impl Settings {
     }
 }
 
-fn webhook_url(env: &Env<'_>) -> Result<String, ConfigError> {
-    let url = env.string("WEBHOOK_URL", "http://127.0.0.1:9090/webhook");
+fn webhook_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
+    let Some(url) = env.get("WEBHOOK_URL") else {
+        return Ok(None);
+    };
     match reqwest::Url::parse(&url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => Ok(url),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(Some(url))
+        }
         _ => Err(ConfigError::new(
             "WEBHOOK_URL",
             Some(&url),
@@ -271,6 +329,36 @@ mod tests {
         assert_eq!(s.content_max_chars, 160);
         assert_eq!(s.cache.ttl, Duration::from_secs(86_400));
         assert!(s.producer.enabled);
+        assert_eq!(s.database.url, DatabaseUrl::Sqlite("herald.db".into()));
+        assert!(s.cache.url.is_none());
+        assert!(s.webhook.url.is_none());
+        assert_eq!(s.webhook.sink_addr.port(), 9090);
+    }
+
+    #[test]
+    fn database_url_chooses_the_store() {
+        let url = |raw: &str| settings(&[("DATABASE_URL", raw)]).map(|s| s.database.url);
+        assert_eq!(
+            url("sqlite:///var/lib/herald/q.db").unwrap(),
+            DatabaseUrl::Sqlite("/var/lib/herald/q.db".into())
+        );
+        assert_eq!(
+            url("sqlite:data/q.db").unwrap(),
+            DatabaseUrl::Sqlite("data/q.db".into())
+        );
+        assert!(matches!(
+            url("postgresql://u:p@h/db").unwrap(),
+            DatabaseUrl::Postgres(_)
+        ));
+        for bad in ["mysql://u:secret@h/db", "sqlite://", "herald.db"] {
+            let err = url(bad).unwrap_err();
+            assert_eq!(err.var, "DATABASE_URL");
+            let text = err.to_string();
+            assert!(
+                text.contains("sqlite://PATH") && !text.contains("secret"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
@@ -307,6 +395,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("PRODUCER_ENABLED", "perhaps"),
             ("LISTEN_ADDR", "here"),
+            ("SINK_ADDR", "there"),
+            ("CACHE_MAX_ENTRIES", "0"),
             ("SCHEDULER_INTERVAL", "2 fortnights"),
             ("DISPATCH_MODE", "eventually"),
             ("DISPATCH_RATE", "-5"),

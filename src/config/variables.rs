@@ -5,21 +5,35 @@
 pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "DATABASE_URL",
-        "postgres://postgres@127.0.0.1:5432/herald",
-        "PostgreSQL, the source of truth",
+        "sqlite://herald.db",
+        "The store: postgres://… (several instances) or sqlite://PATH (one process)",
     ),
-    ("DATABASE_POOL_SIZE", "10", "Connections per instance"),
+    (
+        "DATABASE_POOL_SIZE",
+        "10",
+        "PostgreSQL: connections per instance; SQLite: reading connections",
+    ),
     (
         "REDIS_URL",
-        "redis://127.0.0.1:6379",
-        "Redis for the sent-message cache",
+        "",
+        "Redis for the sent-message cache; unset: in memory",
+    ),
+    (
+        "CACHE_MAX_ENTRIES",
+        "100000",
+        "Entries the in-memory cache keeps (oldest dropped first)",
     ),
     ("CACHE_PREFIX", "", "Put before every cache key"),
     ("CACHE_TTL", "24h", "Lifetime of a cache entry"),
     (
         "WEBHOOK_URL",
-        "http://127.0.0.1:9090/webhook",
-        "Where messages are POSTed",
+        "",
+        "Where messages are POSTed; unset: the built-in receiver",
+    ),
+    (
+        "SINK_ADDR",
+        "127.0.0.1:9090",
+        "The built-in receiver's address (when WEBHOOK_URL is unset)",
     ),
     ("WEBHOOK_AUTH_KEY", "", "Sent as x-ins-auth-key when set"),
     (

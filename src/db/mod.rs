@@ -9,6 +9,7 @@ mod pg;
 mod pool;
 mod queries;
 pub mod schema;
+mod sqlite;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use models::{
     Recorded, StatusCounts,
 };
 pub use pg::PgStore;
+pub use sqlite::{OpenError, SqliteStore, lock_path};
 
 use crate::domain::MessageStatus;
 use crate::monitor::{Monitor, chain};
@@ -116,6 +118,8 @@ pub enum Inserted {
 
 /// Everything the rest of Herald asks of the database. Methods block; call them through [`Store`].
 pub trait MessageStore: Send + Sync + 'static {
+    /// `postgres` or `sqlite`, as `/health` shows it.
+    fn backend(&self) -> &'static str;
     fn ping(&self) -> Result<(), StoreError>;
     fn insert(&self, messages: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError>;
     /// Inserts one message, or returns the earlier one created with the same idempotency key.
@@ -230,6 +234,11 @@ impl Store {
     pub fn observed_by(mut self, monitor: Arc<Monitor>) -> Self {
         self.monitor = Some(monitor);
         self
+    }
+
+    /// See [`MessageStore::backend`].
+    pub fn backend(&self) -> &'static str {
+        self.inner.backend()
     }
 
     /// See [`MessageStore::listen`].

@@ -16,7 +16,7 @@ use super::models::*;
 use super::pool::{self, PgPool};
 use super::{Batch, Inserted, MessageStore, StoreError, queries};
 
-const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// Serialises migrations when several instances start at once.
 const MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
 
@@ -80,6 +80,10 @@ impl PgStore {
 }
 
 impl MessageStore for PgStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
     }

@@ -36,6 +36,11 @@ pub struct Check {
     /// `up` or `down`.
     #[schema(example = "up")]
     pub status: &'static str,
+    /// What is in use: `postgres` or `sqlite` for the database, `redis` or `memory` for the
+    /// cache.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "postgres")]
+    pub backend: Option<&'static str>,
     /// The cause, when down.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -58,12 +63,21 @@ impl Check {
         match result {
             Ok(()) => Self {
                 status: "up",
+                backend: None,
                 error: None,
             },
             Err(error) => Self {
                 status: "down",
+                backend: None,
                 error: Some(error),
             },
+        }
+    }
+
+    fn on(self, backend: &'static str) -> Self {
+        Self {
+            backend: Some(backend),
+            ..self
         }
     }
 }
@@ -80,7 +94,7 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
     get, path = "/health", tag = "operations", operation_id = "health", security(()),
     responses(
         (status = 200, description = "Up (possibly degraded)", body = Health,
-         example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up"},"cache":{"status":"up"},"webhook":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
+         example = json!({"status":"ok","timestamp":"2026-11-22T10:00:00Z","checks":{"database":{"status":"up","backend":"postgres"},"cache":{"status":"up","backend":"redis"},"webhook":{"status":"up"},"dispatcher":{"status":"active","last_tick_at":"2026-11-22T09:59:00Z"}}})),
         (status = 503, description = "The database is down", body = Health),
     )
 )]
@@ -123,8 +137,8 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         status,
         timestamp: now,
         checks: Checks {
-            database: Check::of(db),
-            cache: Check::of(cache),
+            database: Check::of(db).on(state.store.backend()),
+            cache: Check::of(cache).on(state.cache.backend()),
             webhook: Check::of(webhook),
             dispatcher: DispatcherCheck {
                 status: dispatcher,

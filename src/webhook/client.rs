@@ -77,7 +77,7 @@ impl WebhookClient {
         let timestamp = Utc::now().timestamp();
         let mut request = self
             .http
-            .post(&self.settings.url)
+            .post(self.settings.url.as_deref().unwrap_or_default())
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp.to_string());

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 async fn spawn_sink(failure_rate: f64) -> String {
     let (server, port) = start(SinkOptions {
-        port: 0,
+        addr: ([127, 0, 0, 1], 0).into(),
         failure_rate,
         latency: std::time::Duration::ZERO,
     })

@@ -1,0 +1,190 @@
+//! The embedded backend: the whole queue in one SQLite file that this process owns. One
+//! connection writes (SQLite has one writer at a time anyway; a mutex queues them here instead
+//! of in `busy_timeout`), and `DATABASE_POOL_SIZE` connections read beside it (WAL lets reads
+//! run while a write commits). Wake-ups are in-process: there is no second instance to tell.
+
+mod messages;
+mod open;
+mod queue;
+mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer};
+use diesel::sqlite::SqliteConnection;
+use uuid::Uuid;
+
+pub use open::{OpenError, lock_path};
+
+use super::models::*;
+use super::{Batch, Inserted, MessageStore, StoreError};
+
+pub struct SqliteStore {
+    writer: Mutex<SqliteConnection>,
+    readers: Vec<Mutex<SqliteConnection>>,
+    next_reader: AtomicUsize,
+    path: PathBuf,
+    _owner: open::Ownership,
+}
+
+impl SqliteStore {
+    /// Takes ownership of the file (creating it if missing), checks it is a database Herald can
+    /// write, and opens `readers` reading connections. Migrations are a separate step.
+    pub fn open(path: &Path, readers: u32) -> Result<Self, OpenError> {
+        let owner = open::take_ownership(path)?;
+        let writer = open::connect(path, true)?;
+        let readers = (0..readers.max(1))
+            .map(|_| open::connect(path, false).map(Mutex::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            path: path.to_owned(),
+            _owner: owner,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Applies pending migrations; returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.write(open::migrate)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn)
+    }
+
+    /// A free reader if there is one, else the next in turn.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let free = self.readers.iter().find_map(|r| r.try_lock().ok());
+        let mut conn = match free {
+            Some(conn) => conn,
+            None => {
+                let turn = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+                self.readers[turn].lock().unwrap_or_else(|p| p.into_inner())
+            }
+        };
+        f(&mut conn)
+    }
+}
+
+#[derive(QueryableByName)]
+struct Active {
+    #[diesel(sql_type = Integer)]
+    active: i32,
+}
+
+impl MessageStore for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
+    }
+
+    fn insert(&self, new: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError> {
+        self.write(|c| c.immediate_transaction(|c| messages::insert(c, new)))
+    }
+
+    fn insert_idempotent(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
+        self.write(|c| messages::insert_idempotent(c, new))
+    }
+
+    fn insert_batch(
+        &self,
+        new: &[NewMessage],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError> {
+        self.write(|c| messages::insert_batch(c, new, idempotency))
+    }
+
+    fn claim_due(
+        &self,
+        limit: u32,
+        lease: Duration,
+        worker: &str,
+    ) -> Result<Vec<Claim>, StoreError> {
+        self.write(|c| queue::claim_due(c, limit, lease, worker))
+    }
+
+    fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {
+        self.write(|c| queue::finish(c, group))
+    }
+
+    fn release(&self, claims: &[Claim]) -> Result<usize, StoreError> {
+        self.write(|c| queue::release(c, claims))
+    }
+
+    fn list(&self, filter: &ListFilter) -> Result<Page, StoreError> {
+        self.read(|c| messages::list(c, filter))
+    }
+
+    fn get(&self, id: Uuid) -> Result<(MessageRecord, Vec<AttemptRow>), StoreError> {
+        self.read(|c| c.transaction(|c| messages::get(c, id)))
+    }
+
+    fn retry(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
+        self.write(|c| messages::retry(c, id))
+    }
+
+    fn cancel(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
+        self.write(|c| messages::cancel(c, id))
+    }
+
+    fn counts(&self) -> Result<StatusCounts, StoreError> {
+        self.read(|c| c.transaction(messages::counts))
+    }
+
+    fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
+        self.read(|c| queue::overdue(c, by))
+    }
+
+    fn dispatch_active(&self) -> Result<bool, StoreError> {
+        self.read(|c| {
+            let row: Active =
+                diesel::sql_query("SELECT active FROM dispatch_state").get_result(c)?;
+            Ok(row.active != 0)
+        })
+    }
+
+    /// One process: the local wake-up already told the only dispatcher.
+    fn announce_due(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn next_due(&self) -> Result<Option<Duration>, StoreError> {
+        self.read(queue::next_due)
+    }
+
+    fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
+        self.write(|c| {
+            diesel::sql_query("UPDATE dispatch_state SET active = ?1, updated_at = ?2")
+                .bind::<Integer, _>(i32::from(on))
+                .bind::<BigInt, _>(rows::millis(Utc::now()))
+                .execute(c)?;
+            Ok(())
+        })
+    }
+
+    /// This process is the only writer: its clock is the store's clock.
+    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(Utc::now())
+    }
+}

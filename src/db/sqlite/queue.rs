@@ -1,0 +1,211 @@
+//! The queue protocol on SQLite, the same as on PostgreSQL: a claim marks due rows `sending`
+//! with a claim token and a lease; `finish` stores every attempt and applies each result only
+//! where the token still matches. One process writes, through one connection, so a statement
+//! needs no row locks; each group is one transaction, and a commit is on disk when it returns.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text};
+use diesel::sqlite::SqliteConnection;
+use serde_json::json;
+
+use super::super::StoreError;
+use super::super::models::{Claim, FinishResult, Recorded};
+use super::rows::{ClaimRow, millis, time, uuid};
+use crate::domain::Finish;
+
+/// Expired leases first, then pending rows by due time, each half from its partial index. One
+/// token serves the whole claim: a token is fresh for every claim, which is what the guard needs.
+const CLAIM_SQL: &str = "\
+WITH expired AS (
+    SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < ?1
+    ORDER BY lease_expires_at LIMIT ?2
+), pending AS (
+    SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?1
+    ORDER BY next_attempt_at, created_at LIMIT ?2
+), due AS (
+    SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM pending) LIMIT ?2
+)
+UPDATE messages
+SET status = 'sending', claim_token = ?3, claimed_by = ?4, lease_expires_at = ?1 + ?5,
+    attempts = attempts + 1, attempt_seq = attempt_seq + 1, updated_at = ?1
+WHERE id IN (SELECT id FROM due) AND (SELECT active FROM dispatch_state) = 1
+RETURNING id, attempts, attempt_seq, recipient, content, next_attempt_at, created_at";
+
+pub fn claim_due(
+    conn: &mut SqliteConnection,
+    limit: u32,
+    lease: Duration,
+    worker: &str,
+) -> Result<Vec<Claim>, StoreError> {
+    let deadline = Instant::now() + lease;
+    let token = uuid::Uuid::new_v4();
+    let mut rows: Vec<ClaimRow> = diesel::sql_query(CLAIM_SQL)
+        .bind::<BigInt, _>(millis(Utc::now()))
+        .bind::<BigInt, _>(i64::from(limit))
+        .bind::<Text, _>(token.to_string())
+        .bind::<Text, _>(worker)
+        .bind::<BigInt, _>(lease.as_millis().min(i64::MAX as u128) as i64)
+        .load(conn)?;
+    rows.sort_by_key(|r| (r.next_attempt_at, r.created_at));
+    rows.into_iter()
+        .map(|r| {
+            Ok(Claim {
+                id: uuid(&r.id)?,
+                token,
+                attempt: r.attempts as u32,
+                number: r.attempt_seq as u32,
+                recipient: r.recipient,
+                content: r.content,
+                created_at: time(r.created_at),
+                deadline,
+            })
+        })
+        .collect()
+}
+
+const INSERT_ATTEMPTS_SQL: &str = "\
+INSERT INTO delivery_attempts (message_id, attempt, started_at, duration_ms, outcome,
+                               status_code, error_class, response_excerpt)
+SELECT value ->> 'id', value ->> 'attempt', value ->> 'started_at', value ->> 'duration_ms',
+       value ->> 'outcome', value ->> 'status_code', value ->> 'error_class', value ->> 'excerpt'
+FROM json_each(?1)";
+
+const FINISH_SQL: &str = "\
+UPDATE messages
+SET status = i.next_status, claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
+    updated_at = ?2,
+    next_attempt_at = CASE WHEN i.next_status = 'pending' THEN ?2 + i.after_ms
+                           ELSE messages.next_attempt_at END,
+    last_error = i.error,
+    message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE messages.message_id END,
+    sent_at = CASE WHEN i.next_status = 'sent' THEN ?2 ELSE messages.sent_at END
+FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token,
+             value ->> 'next_status' AS next_status, value ->> 'after_ms' AS after_ms,
+             value ->> 'error' AS error, value ->> 'message_id' AS message_id
+      FROM json_each(?1)) AS i
+WHERE messages.id = i.id AND messages.claim_token = i.token AND messages.status = 'sending'
+RETURNING messages.id AS id, messages.sent_at AS sent_at";
+
+#[derive(QueryableByName)]
+struct Applied {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    sent_at: Option<i64>,
+}
+
+/// One transaction for the group: every attempt row stored, every status updated where its
+/// claim token still matches; a row taken over since is `Stale` and keeps its new owner's state.
+pub fn finish(
+    conn: &mut SqliteConnection,
+    group: &[Recorded],
+) -> Result<Vec<FinishResult>, StoreError> {
+    if group.is_empty() {
+        return Ok(Vec::new());
+    }
+    let input: Vec<serde_json::Value> = group.iter().map(as_json).collect();
+    let input = serde_json::Value::from(input).to_string();
+    let applied: Vec<Applied> = conn.immediate_transaction(|conn| {
+        diesel::sql_query(INSERT_ATTEMPTS_SQL)
+            .bind::<Text, _>(&input)
+            .execute(conn)?;
+        diesel::sql_query(FINISH_SQL)
+            .bind::<Text, _>(&input)
+            .bind::<BigInt, _>(millis(Utc::now()))
+            .load(conn)
+    })?;
+    let applied: std::collections::HashMap<String, Option<DateTime<Utc>>> = applied
+        .into_iter()
+        .map(|a| (a.id, a.sent_at.map(time)))
+        .collect();
+    Ok(group
+        .iter()
+        .map(|r| match applied.get(&r.claim.id.to_string()) {
+            Some(sent_at) => FinishResult::Applied { sent_at: *sent_at },
+            None => FinishResult::Stale,
+        })
+        .collect())
+}
+
+fn as_json(r: &Recorded) -> serde_json::Value {
+    let (next_status, after_ms, error, message_id) = match &r.finish {
+        Finish::Sent { message_id } => ("sent", 0, None, message_id.as_deref()),
+        Finish::Retry { after, error } => (
+            "pending",
+            after.as_millis().min(i64::MAX as u128) as i64,
+            Some(error.as_str()),
+            None,
+        ),
+        Finish::Failed { error } => ("failed", 0, Some(error.as_str()), None),
+    };
+    json!({
+        "id": r.claim.id.to_string(),
+        "token": r.claim.token.to_string(),
+        "attempt": r.attempt.attempt,
+        "started_at": millis(r.attempt.started_at),
+        "duration_ms": r.attempt.duration_ms,
+        "outcome": r.attempt.kind.as_str(),
+        "status_code": r.attempt.status_code,
+        "error_class": r.attempt.error_class,
+        "excerpt": r.attempt.excerpt,
+        "next_status": next_status,
+        "after_ms": after_ms,
+        "error": error,
+        "message_id": message_id,
+    })
+}
+
+/// Back to `pending`, due now, the attempt it counted given back; each row guarded by its token.
+pub fn release(conn: &mut SqliteConnection, claims: &[Claim]) -> Result<usize, StoreError> {
+    let input: Vec<serde_json::Value> = claims
+        .iter()
+        .map(|c| json!({"id": c.id.to_string(), "token": c.token.to_string()}))
+        .collect();
+    Ok(diesel::sql_query(
+        "UPDATE messages
+         SET status = 'pending', attempts = attempts - 1, attempt_seq = attempt_seq - 1,
+             claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = ?2
+         FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token FROM json_each(?1)) AS c
+         WHERE messages.id = c.id AND messages.claim_token = c.token
+           AND messages.status = 'sending'",
+    )
+    .bind::<Text, _>(serde_json::Value::from(input).to_string())
+    .bind::<BigInt, _>(millis(Utc::now()))
+    .execute(conn)?)
+}
+
+#[derive(QueryableByName)]
+struct Earliest {
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pending: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    lease: Option<i64>,
+}
+
+fn earliest(conn: &mut SqliteConnection) -> Result<Earliest, StoreError> {
+    Ok(diesel::sql_query(
+        "SELECT (SELECT min(next_attempt_at) FROM messages WHERE status = 'pending') AS pending,
+                (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending') AS lease",
+    )
+    .get_result(conn)?)
+}
+
+pub fn next_due(conn: &mut SqliteConnection) -> Result<Option<Duration>, StoreError> {
+    let e = earliest(conn)?;
+    let now = millis(Utc::now());
+    Ok(e.pending
+        .into_iter()
+        .chain(e.lease)
+        .min()
+        .map(|at| Duration::from_millis(at.saturating_sub(now).max(0) as u64)))
+}
+
+/// Whether something has waited unclaimed for longer than `by`.
+pub fn overdue(conn: &mut SqliteConnection, by: Duration) -> Result<bool, StoreError> {
+    let e = earliest(conn)?;
+    let limit = millis(Utc::now()) - by.as_millis().min(i64::MAX as u128) as i64;
+    Ok(e.pending.into_iter().chain(e.lease).any(|at| at < limit))
+}
