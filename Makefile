@@ -4,13 +4,22 @@ CARGO ?= cargo
 # `make chaos CHAOS_PROFILE=` builds in debug (CI, with CHAOS_SCALE=small).
 CHAOS_PROFILE ?= --release
 
-.PHONY: help run sink test lint fmt services services-install up down migrate compose-check openapi bench chaos fuzz
+.PHONY: help run run-pg run-local sink test lint fmt services services-install up down migrate compose-check openapi bench chaos fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-run: services ## Run Herald locally (needs a webhook: `make sink` in another terminal)
-	$(CARGO) run -- serve
+# The local services, named explicitly (the defaults are the embedded SQLite mode).
+PG_ENV = DATABASE_URL=postgres://postgres@127.0.0.1:5432/herald REDIS_URL=redis://127.0.0.1:6379 \
+	WEBHOOK_URL=http://127.0.0.1:9090/webhook
+
+run: services ## Run Herald on local PostgreSQL and Redis (webhook: `make sink` in another terminal)
+	$(PG_ENV) $(CARGO) run -- serve
+
+run-pg: run ## The same as `make run`
+
+run-local: ## Zero-config: SQLite ./herald.db, in-memory cache, built-in receiver on :9090
+	$(CARGO) run --release
 
 sink: ## Run the built-in webhook receiver on :9090
 	$(CARGO) run -- sink --port 9090

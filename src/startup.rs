@@ -240,6 +240,8 @@ impl Handles {
         };
         let (drained, _, ()) = tokio::join!(drain, stop, http);
         let drained = drained.unwrap_or(false);
+        // Outcomes of finished deliveries are written by now (the drain waits for them).
+        self.store.close().await;
         if drained {
             tracing::info!("shutdown complete: every delivery finished");
         } else {

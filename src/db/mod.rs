@@ -167,6 +167,9 @@ pub trait MessageStore: Send + Sync + 'static {
         let _ = (wake, stop);
     }
     fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;
+    /// Shutdown: lets go of what only one process may hold (the SQLite file's lock); every call
+    /// after it fails. A pooled store has nothing to let go of.
+    fn close(&self) {}
     /// The database's clock, so that every instance agrees on "now".
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
 }
@@ -239,6 +242,12 @@ impl Store {
     /// See [`MessageStore::backend`].
     pub fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    /// See [`MessageStore::close`].
+    pub async fn close(&self) {
+        let inner = Arc::clone(&self.inner);
+        let _ = tokio::task::spawn_blocking(move || inner.close()).await;
     }
 
     /// See [`MessageStore::listen`].

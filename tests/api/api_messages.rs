@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::receiver::Reply;
 
-#[actix_rt::test]
-async fn a_created_message_is_stored_pending_and_then_delivered() {
-    let app = spawn_app().await;
+both_stores!(a_created_message_is_stored_pending_and_then_delivered);
+async fn a_created_message_is_stored_pending_and_then_delivered(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let response = app
         .post_json(
             "/messages",
@@ -42,9 +42,9 @@ async fn a_created_message_is_stored_pending_and_then_delivered() {
     assert!(attempts[0]["duration_ms"].as_i64().unwrap() >= 0);
 }
 
-#[actix_rt::test]
-async fn a_message_with_send_at_in_the_future_is_not_sent_before_it_is_due() {
-    let app = spawn_app().await;
+both_stores!(a_message_with_send_at_in_the_future_is_not_sent_before_it_is_due);
+async fn a_message_with_send_at_in_the_future_is_not_sent_before_it_is_due(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let due = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
     let created: Value = app
         .post_json(
@@ -66,9 +66,9 @@ async fn a_message_with_send_at_in_the_future_is_not_sent_before_it_is_due() {
     );
 }
 
-#[actix_rt::test]
-async fn an_idempotency_key_replays_the_first_message_and_refuses_another_body() {
-    let app = spawn_app().await;
+both_stores!(an_idempotency_key_replays_the_first_message_and_refuses_another_body);
+async fn an_idempotency_key_replays_the_first_message_and_refuses_another_body(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let send = |body: Value| {
         let app = &app;
         async move {
@@ -102,9 +102,9 @@ async fn an_idempotency_key_replays_the_first_message_and_refuses_another_body()
     assert_eq!(app.db.count("true"), 1);
 }
 
-#[actix_rt::test]
-async fn a_failed_message_can_be_retried_and_keeps_its_history() {
-    let app = spawn_app().await;
+both_stores!(a_failed_message_can_be_retried_and_keeps_its_history);
+async fn a_failed_message_can_be_retried_and_keeps_its_history(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     app.webhook.script([Reply::status(422)]);
     let [m] = app.insert(1).await.try_into().unwrap();
     app.tick_until(m.id, MessageStatus::Failed).await;
@@ -143,9 +143,9 @@ async fn a_failed_message_can_be_retried_and_keeps_its_history() {
     assert_eq!(app.db.snapshot(), before);
 }
 
-#[actix_rt::test]
-async fn a_pending_message_can_be_cancelled_and_is_never_sent() {
-    let app = spawn_app().await;
+both_stores!(a_pending_message_can_be_cancelled_and_is_never_sent);
+async fn a_pending_message_can_be_cancelled_and_is_never_sent(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let [m] = app.insert(1).await.try_into().unwrap();
     let response = app.delete(&format!("/messages/{}", m.id)).await;
     assert_eq!(response.status(), 200);
@@ -171,9 +171,9 @@ async fn a_pending_message_can_be_cancelled_and_is_never_sent() {
     assert_eq!(app.db.snapshot(), before);
 }
 
-#[actix_rt::test]
-async fn sending_and_sent_messages_cannot_be_cancelled() {
-    let app = spawn_app().await;
+both_stores!(sending_and_sent_messages_cannot_be_cancelled);
+async fn sending_and_sent_messages_cannot_be_cancelled(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let [held, other] = app.insert(2).await.try_into().unwrap();
     // Another worker holds the oldest one; a tick sends the other.
     app.handles
@@ -229,9 +229,9 @@ async fn unknown_ids_are_404_and_malformed_ids_400() {
     .await;
 }
 
-#[actix_rt::test]
-async fn listing_filters_by_status_and_pages() {
-    let app = spawn_app().await;
+both_stores!(listing_filters_by_status_and_pages);
+async fn listing_filters_by_status_and_pages(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let inserted = app.insert(5).await;
     app.delete(&format!("/messages/{}", inserted[0].id)).await;
 

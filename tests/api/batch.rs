@@ -21,9 +21,9 @@ async fn post_batch(app: &TestApp, body: &Value, key: Option<&str>) -> reqwest::
     request.send().await.unwrap()
 }
 
-#[actix_rt::test]
-async fn a_batch_is_stored_in_request_order() {
-    let app = spawn_app().await;
+both_stores!(a_batch_is_stored_in_request_order);
+async fn a_batch_is_stored_in_request_order(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let mut list = items(1000);
     list[7]["send_at"] = json!("2030-01-01T00:00:00Z");
     let response = post_batch(&app, &json!({"messages": list}), None).await;
@@ -39,9 +39,9 @@ async fn a_batch_is_stored_in_request_order() {
     assert_eq!(app.db.count("true"), 1000);
 }
 
-#[actix_rt::test]
-async fn one_bad_item_refuses_the_whole_batch_naming_it() {
-    let app = spawn_app().await;
+both_stores!(one_bad_item_refuses_the_whole_batch_naming_it);
+async fn one_bad_item_refuses_the_whole_batch_naming_it(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let before = app.db.snapshot();
     let mut list = items(10);
     list[3]["recipient"] = json!("12345");
@@ -58,9 +58,9 @@ async fn one_bad_item_refuses_the_whole_batch_naming_it() {
     assert_eq!(app.db.snapshot(), before, "nothing stored");
 }
 
-#[actix_rt::test]
-async fn empty_and_oversized_batches_are_refused() {
-    let app = spawn_app().await;
+both_stores!(empty_and_oversized_batches_are_refused);
+async fn empty_and_oversized_batches_are_refused(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let before = app.db.snapshot();
     assert_error(
         post_batch(&app, &json!({"messages": []}), None).await,
@@ -93,9 +93,9 @@ async fn empty_and_oversized_batches_are_refused() {
     assert_eq!(app.db.snapshot(), before);
 }
 
-#[actix_rt::test]
-async fn an_idempotency_key_covers_the_whole_batch() {
-    let app = spawn_app().await;
+both_stores!(an_idempotency_key_covers_the_whole_batch);
+async fn an_idempotency_key_covers_the_whole_batch(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let body = json!({"messages": items(5)});
     let first = post_batch(&app, &body, Some("batch-key-1")).await;
     assert_eq!(first.status(), 201);

@@ -27,9 +27,9 @@ async fn create(app: &TestApp, body: serde_json::Value) -> uuid::Uuid {
     record["id"].as_str().unwrap().parse().unwrap()
 }
 
-#[actix_rt::test]
-async fn a_created_message_reaches_the_webhook_within_a_second() {
-    let app = spawn_app_with(&with(&[])).await;
+both_stores!(a_created_message_reaches_the_webhook_within_a_second);
+async fn a_created_message_reaches_the_webhook_within_a_second(backend: Backend) {
+    let app = spawn_app_on(backend, &with(&[])).await;
     let started = Instant::now();
     create(
         &app,
@@ -43,9 +43,9 @@ async fn a_created_message_reaches_the_webhook_within_a_second() {
     assert!(started.elapsed() < Duration::from_secs(1));
 }
 
-#[actix_rt::test]
-async fn send_at_is_kept_to_within_a_second() {
-    let app = spawn_app_with(&with(&[])).await;
+both_stores!(send_at_is_kept_to_within_a_second);
+async fn send_at_is_kept_to_within_a_second(backend: Backend) {
+    let app = spawn_app_on(backend, &with(&[])).await;
     let at = chrono::Utc::now() + chrono::Duration::seconds(2);
     let id = create(
         &app,
@@ -69,9 +69,9 @@ async fn send_at_is_kept_to_within_a_second() {
     );
 }
 
-#[actix_rt::test]
-async fn a_retry_comes_when_the_schedule_says() {
-    let app = spawn_app_with(&with(&[("RETRY_SCHEDULE", "1s")])).await;
+both_stores!(a_retry_comes_when_the_schedule_says);
+async fn a_retry_comes_when_the_schedule_says(backend: Backend) {
+    let app = spawn_app_on(backend, &with(&[("RETRY_SCHEDULE", "1s")])).await;
     app.webhook.script([Reply::status(503)]);
     let id = create(
         &app,
@@ -90,9 +90,9 @@ async fn a_retry_comes_when_the_schedule_says() {
     );
 }
 
-#[actix_rt::test]
-async fn stop_holds_new_messages_and_start_releases_them_at_once() {
-    let app = spawn_app_with(&with(&[])).await;
+both_stores!(stop_holds_new_messages_and_start_releases_them_at_once);
+async fn stop_holds_new_messages_and_start_releases_them_at_once(backend: Backend) {
+    let app = spawn_app_on(backend, &with(&[])).await;
     assert_eq!(app.post("/messages/stop").await.status(), 200);
     create(
         &app,
@@ -166,12 +166,12 @@ async fn three_instances_send_every_id_exactly_once() {
     every_id_exactly_once(3).await;
 }
 
-#[actix_rt::test]
-async fn sigterm_mid_drain_exits_cleanly_and_leaves_nothing_sending() {
-    let mut app = spawn_app_with(&with(&[
-        ("SENDER_CONCURRENCY", "8"),
-        ("LEASE_DURATION", "4s"),
-    ]))
+both_stores!(sigterm_mid_drain_exits_cleanly_and_leaves_nothing_sending);
+async fn sigterm_mid_drain_exits_cleanly_and_leaves_nothing_sending(backend: Backend) {
+    let mut app = spawn_app_on(
+        backend,
+        &with(&[("SENDER_CONCURRENCY", "8"), ("LEASE_DURATION", "4s")]),
+    )
     .await;
     app.webhook
         .always(Reply::accepted().delay(Duration::from_millis(20)));
@@ -191,9 +191,13 @@ async fn sigterm_mid_drain_exits_cleanly_and_leaves_nothing_sending() {
     );
 }
 
-#[actix_rt::test]
-async fn dispatch_rate_paces_the_deliveries() {
-    let app = spawn_app_with(&with(&[("DISPATCH_RATE", "20"), ("BATCH_SIZE", "100")])).await;
+both_stores!(dispatch_rate_paces_the_deliveries);
+async fn dispatch_rate_paces_the_deliveries(backend: Backend) {
+    let app = spawn_app_on(
+        backend,
+        &with(&[("DISPATCH_RATE", "20"), ("BATCH_SIZE", "100")]),
+    )
+    .await;
     let started = Instant::now();
     app.insert(100).await;
     wait_until("100 sent", Duration::from_secs(15), || async {

@@ -8,9 +8,9 @@ use herald::domain::MessageStatus;
 use crate::helpers::*;
 use crate::receiver::Reply;
 
-#[actix_rt::test]
-async fn a_5xx_is_retried_with_the_same_webhook_id_then_succeeds() {
-    let app = spawn_app().await;
+both_stores!(a_5xx_is_retried_with_the_same_webhook_id_then_succeeds);
+async fn a_5xx_is_retried_with_the_same_webhook_id_then_succeeds(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     app.webhook.script([Reply::status(503).body("busy")]);
     let [m] = app.insert(1).await.try_into().unwrap();
 
@@ -42,9 +42,9 @@ async fn a_5xx_is_retried_with_the_same_webhook_id_then_succeeds() {
     assert_eq!(attempts[0].response_excerpt.as_deref(), Some("busy"));
 }
 
-#[actix_rt::test]
-async fn a_400_fails_at_once_without_retry() {
-    let app = spawn_app().await;
+both_stores!(a_400_fails_at_once_without_retry);
+async fn a_400_fails_at_once_without_retry(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     app.webhook
         .always(Reply::status(400).body(r#"{"error":"bad number"}"#));
     let [m] = app.insert(1).await.try_into().unwrap();
@@ -61,9 +61,9 @@ async fn a_400_fails_at_once_without_retry() {
     assert_eq!(app.webhook.count(), 1);
 }
 
-#[actix_rt::test]
-async fn retries_end_in_failed_after_the_last_scheduled_attempt() {
-    let app = spawn_app_with(&[("RETRY_SCHEDULE", "10ms,10ms")]).await;
+both_stores!(retries_end_in_failed_after_the_last_scheduled_attempt);
+async fn retries_end_in_failed_after_the_last_scheduled_attempt(backend: Backend) {
+    let app = spawn_app_on(backend, &[("RETRY_SCHEDULE", "10ms,10ms")]).await;
     app.webhook.always(Reply::status(500));
     let [m] = app.insert(1).await.try_into().unwrap();
 
@@ -107,9 +107,9 @@ async fn a_timeout_is_recorded_as_such_and_retried() {
     app.tick_until(m.id, MessageStatus::Sent).await;
 }
 
-#[actix_rt::test]
-async fn retry_after_is_honoured() {
-    let app = spawn_app().await;
+both_stores!(retry_after_is_honoured);
+async fn retry_after_is_honoured(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     app.webhook
         .script([Reply::status(429).header("retry-after", "30")]);
     let [m] = app.insert(1).await.try_into().unwrap();

@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-#[actix_rt::test]
-async fn stop_halts_claims_and_start_resumes_them_idempotently() {
-    let app = spawn_app().await;
+both_stores!(stop_halts_claims_and_start_resumes_them_idempotently);
+async fn stop_halts_claims_and_start_resumes_them_idempotently(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     for _ in 0..2 {
         let response = app.post("/messages/stop").await;
         assert_eq!(response.status(), 200);
@@ -36,9 +36,9 @@ async fn stop_halts_claims_and_start_resumes_them_idempotently() {
     assert_eq!(app.message(message.id).await.status.as_str(), "sent");
 }
 
-#[actix_rt::test]
-async fn the_dispatch_state_is_shared_by_instances_and_survives_restarts() {
-    let mut first = spawn_app().await;
+both_stores!(the_dispatch_state_is_shared_by_instances_and_survives_restarts);
+async fn the_dispatch_state_is_shared_by_instances_and_survives_restarts(backend: Backend) {
+    let mut first = spawn_app_on(backend, &[]).await;
     first.post("/messages/stop").await;
     let TestApp { db, webhook, .. } = {
         first.shutdown().await;

@@ -5,8 +5,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use diesel::prelude::*;
-use diesel::{Connection, PgConnection, RunQueryDsl};
 use herald::actors::{Tick, TickOutcome};
 use herald::db::Op;
 use herald::db::{MessageRecord, NewMessage};
@@ -15,6 +13,7 @@ use herald::{Application, Handles, Settings, ShutdownReport};
 use uuid::Uuid;
 
 use crate::receiver::TestWebhook;
+pub use crate::testdb::{Backend, TestDb};
 
 pub fn pg_base() -> String {
     std::env::var("TEST_DATABASE_URL")
@@ -23,74 +22,6 @@ pub fn pg_base() -> String {
 
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
-
-/// A database that exists for one test.
-pub struct TestDb {
-    pub name: String,
-    pub url: String,
-    owned: bool,
-}
-
-impl TestDb {
-    pub fn create() -> Self {
-        let name = format!("herald_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&format!("{}/postgres", pg_base()))
-            .expect("PostgreSQL is reachable");
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        Self {
-            url: format!("{}/{name}", pg_base()),
-            name,
-            owned: true,
-        }
-    }
-
-    /// The same database for a second instance; only the original drops it.
-    pub fn share(&self) -> Self {
-        Self {
-            name: self.name.clone(),
-            url: self.url.clone(),
-            owned: false,
-        }
-    }
-
-    pub fn connect(&self) -> PgConnection {
-        PgConnection::establish(&self.url).unwrap()
-    }
-
-    /// Runs SQL that returns nothing.
-    pub fn exec(&self, sql: &str) -> Result<usize, diesel::result::Error> {
-        diesel::sql_query(sql).execute(&mut self.connect())
-    }
-
-    pub fn count(&self, filter: &str) -> i64 {
-        #[derive(QueryableByName)]
-        struct N {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let n: N = diesel::sql_query(format!("SELECT count(*) AS n FROM messages WHERE {filter}"))
-            .get_result(&mut self.connect())
-            .unwrap();
-        n.n
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if !self.owned {
-            return;
-        }
-        if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", pg_base())) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }
 
 /// Settings for tests: fast intervals, producer off, the scheduler driven by the test.
@@ -138,7 +69,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    let db = TestDb::create();
+    spawn_app_on(Backend::Postgres, overrides).await
+}
+
+/// Herald on a fresh store of the given kind.
+pub async fn spawn_app_on(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::on(backend);
     let webhook = TestWebhook::start();
     spawn_on(db, webhook, overrides).await
 }
@@ -263,25 +199,6 @@ impl TestApp {
     }
 }
 
-impl TestDb {
-    /// A digest of every stored message and attempt: equal before and after means nothing changed.
-    pub fn snapshot(&self) -> String {
-        #[derive(QueryableByName)]
-        struct Digest {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            digest: String,
-        }
-        let d: Digest = diesel::sql_query(
-            "SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM messages m), '')
-                     || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
-                     || (SELECT active::text FROM dispatch_state)) AS digest",
-        )
-        .get_result(&mut self.connect())
-        .unwrap();
-        d.digest
-    }
-}
-
 impl TestApp {
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.http
@@ -340,3 +257,22 @@ pub fn slow_upload(address: &str) -> std::thread::JoinHandle<()> {
         }
     })
 }
+
+/// `both_stores!(name);` beside `async fn name(backend: Backend)` declares the tests
+/// `name::postgres` and `name::sqlite`: the same test on each store.
+macro_rules! both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[actix_rt::test]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+
+            #[actix_rt::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+        }
+    };
+}
+pub(crate) use both_stores;

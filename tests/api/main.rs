@@ -21,6 +21,7 @@ mod queue;
 mod receiver;
 mod resilience;
 mod sink;
+mod testdb;
 #[allow(dead_code)] // Redis is for the chaos run.
 #[path = "../support/throwaway.rs"]
 mod throwaway;

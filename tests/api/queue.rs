@@ -60,9 +60,9 @@ async fn concurrent_claims_get_disjoint_rows() {
     );
 }
 
-#[actix_rt::test]
-async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite() {
-    let app = spawn_app().await;
+both_stores!(an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite);
+async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let [m] = app.insert(1).await.try_into().unwrap();
     // A worker claims with a short lease and "crashes".
     let crashed = app
@@ -104,9 +104,9 @@ async fn an_expired_lease_is_reclaimed_and_the_stale_worker_cannot_overwrite() {
     assert_eq!(app.message(m.id).await.status, MessageStatus::Sent);
 }
 
-#[actix_rt::test]
-async fn a_claim_with_too_little_lease_left_is_handed_back_unsent() {
-    let app = spawn_app().await;
+both_stores!(a_claim_with_too_little_lease_left_is_handed_back_unsent);
+async fn a_claim_with_too_little_lease_left_is_handed_back_unsent(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let [m] = app.insert(1).await.try_into().unwrap();
     let mut claim = app
         .handles

@@ -38,9 +38,9 @@ async fn an_unreachable_redis_never_fails_a_delivery_and_shows_in_health_and_met
     );
 }
 
-#[actix_rt::test]
-async fn health_reports_ok_when_every_dependency_is_up() {
-    let app = spawn_app().await;
+both_stores!(health_reports_ok_when_every_dependency_is_up);
+async fn health_reports_ok_when_every_dependency_is_up(backend: Backend) {
+    let app = spawn_app_on(backend, &[]).await;
     let response = app.get("/health").await;
     assert_eq!(response.status(), 200);
     let health: Value = response.json().await.unwrap();
@@ -83,9 +83,9 @@ async fn a_lost_database_makes_health_answer_503_and_ticks_fail_cleanly() {
     );
 }
 
-#[actix_rt::test]
-async fn graceful_shutdown_finishes_in_flight_deliveries_and_hands_back_the_rest() {
-    let mut app = spawn_app_with(&[("BATCH_SIZE", "6"), ("SENDER_CONCURRENCY", "2")]).await;
+both_stores!(graceful_shutdown_finishes_in_flight_deliveries_and_hands_back_the_rest);
+async fn graceful_shutdown_finishes_in_flight_deliveries_and_hands_back_the_rest(backend: Backend) {
+    let mut app = spawn_app_on(backend, &[("BATCH_SIZE", "6"), ("SENDER_CONCURRENCY", "2")]).await;
     app.webhook
         .always(Reply::accepted().delay(Duration::from_millis(400)));
     app.insert(6).await;

@@ -29,7 +29,8 @@ pub struct SqliteStore {
     readers: Vec<Mutex<SqliteConnection>>,
     next_reader: AtomicUsize,
     path: PathBuf,
-    _owner: open::Ownership,
+    /// `None` once closed: the lock is released and every call answers `Unavailable`.
+    owner: Mutex<Option<open::Ownership>>,
 }
 
 impl SqliteStore {
@@ -46,7 +47,7 @@ impl SqliteStore {
             readers,
             next_reader: AtomicUsize::new(0),
             path: path.to_owned(),
-            _owner: owner,
+            owner: Mutex::new(Some(owner)),
         })
     }
 
@@ -64,7 +65,20 @@ impl SqliteStore {
         f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        self.open_check()?;
         f(&mut conn)
+    }
+
+    fn open_check(&self) -> Result<(), StoreError> {
+        match self
+            .owner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            true => Ok(()),
+            false => Err(StoreError::Unavailable("the store was closed".into())),
+        }
     }
 
     /// A free reader if there is one, else the next in turn.
@@ -80,6 +94,7 @@ impl SqliteStore {
                 self.readers[turn].lock().unwrap_or_else(|p| p.into_inner())
             }
         };
+        self.open_check()?;
         f(&mut conn)
     }
 }
@@ -181,6 +196,16 @@ impl MessageStore for SqliteStore {
                 .execute(c)?;
             Ok(())
         })
+    }
+
+    /// Waits for the write in progress, folds the WAL into the file, and releases the lock, so
+    /// that the next owner (a restart) finds one complete file.
+    fn close(&self) {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn) {
+            tracing::warn!(error = %e, "could not checkpoint the SQLite WAL at shutdown");
+        }
+        self.owner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// This process is the only writer: its clock is the store's clock.
