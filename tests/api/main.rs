@@ -8,6 +8,7 @@ mod batch;
 mod browser;
 mod cli;
 mod continuous;
+mod contract;
 mod delivery;
 mod dispatch;
 mod docs;

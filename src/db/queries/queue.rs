@@ -101,12 +101,14 @@ SET status = i.next_status,
     sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
 FROM input i
 WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
-RETURNING m.id, m.sent_at";
+RETURNING m.id, i.token, m.sent_at";
 
 #[derive(QueryableByName)]
 struct Applied {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    token: uuid::Uuid,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -163,11 +165,16 @@ pub fn finish(
         .bind::<Array<Nullable<Text>>, _>(error)
         .bind::<Array<Nullable<Text>>, _>(message_id)
         .load(conn)?;
-    let applied: std::collections::HashMap<uuid::Uuid, Option<chrono::DateTime<chrono::Utc>>> =
-        applied.into_iter().map(|a| (a.id, a.sent_at)).collect();
+    // By claim, not by message: one group can hold a stale claim's outcome and the current
+    // claim's outcome for the same message.
+    type Key = (uuid::Uuid, uuid::Uuid);
+    let applied: std::collections::HashMap<Key, Option<chrono::DateTime<chrono::Utc>>> = applied
+        .into_iter()
+        .map(|a| ((a.id, a.token), a.sent_at))
+        .collect();
     Ok(group
         .iter()
-        .map(|r| match applied.get(&r.claim.id) {
+        .map(|r| match applied.get(&(r.claim.id, r.claim.token)) {
             Some(sent_at) => FinishResult::Applied { sent_at: *sent_at },
             None => FinishResult::Stale,
         })

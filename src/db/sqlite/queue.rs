@@ -86,15 +86,22 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token,
              value ->> 'next_status' AS next_status, value ->> 'after_ms' AS after_ms,
              value ->> 'error' AS error, value ->> 'message_id' AS message_id
       FROM json_each(?1)) AS i
-WHERE messages.id = i.id AND messages.claim_token = i.token AND messages.status = 'sending'
-RETURNING messages.id AS id, messages.sent_at AS sent_at";
+WHERE messages.id = i.id AND messages.claim_token = i.token AND messages.status = 'sending'";
+
+/// The claims of the group that still own their rows (read in the same transaction, before the
+/// update clears the tokens).
+const OWNED_SQL: &str = "\
+SELECT messages.id AS id, messages.claim_token AS token
+FROM messages JOIN (SELECT value ->> 'id' AS id, value ->> 'token' AS token FROM json_each(?1)) i
+  ON messages.id = i.id AND messages.claim_token = i.token
+WHERE messages.status = 'sending'";
 
 #[derive(QueryableByName)]
-struct Applied {
+struct Owned {
     #[diesel(sql_type = Text)]
     id: String,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    sent_at: Option<i64>,
+    #[diesel(sql_type = Text)]
+    token: String,
 }
 
 /// One transaction for the group: every attempt row stored, every status updated where its
@@ -108,25 +115,35 @@ pub fn finish(
     }
     let input: Vec<serde_json::Value> = group.iter().map(as_json).collect();
     let input = serde_json::Value::from(input).to_string();
-    let applied: Vec<Applied> = conn.immediate_transaction(|conn| {
+    let now = millis(Utc::now());
+    let owned: Vec<Owned> = conn.immediate_transaction(|conn| {
+        let owned = diesel::sql_query(OWNED_SQL)
+            .bind::<Text, _>(&input)
+            .load(conn)?;
         diesel::sql_query(INSERT_ATTEMPTS_SQL)
             .bind::<Text, _>(&input)
             .execute(conn)?;
         diesel::sql_query(FINISH_SQL)
             .bind::<Text, _>(&input)
-            .bind::<BigInt, _>(millis(Utc::now()))
-            .load(conn)
+            .bind::<BigInt, _>(now)
+            .execute(conn)?;
+        Ok::<_, diesel::result::Error>(owned)
     })?;
-    let applied: std::collections::HashMap<String, Option<DateTime<Utc>>> = applied
-        .into_iter()
-        .map(|a| (a.id, a.sent_at.map(time)))
-        .collect();
+    // By claim, not by message: one group can hold a stale claim's outcome and the current
+    // claim's outcome for the same message.
+    let owned: std::collections::HashSet<(String, String)> =
+        owned.into_iter().map(|o| (o.id, o.token)).collect();
+    let sent_at: DateTime<Utc> = time(now);
     Ok(group
         .iter()
-        .map(|r| match applied.get(&r.claim.id.to_string()) {
-            Some(sent_at) => FinishResult::Applied { sent_at: *sent_at },
-            None => FinishResult::Stale,
-        })
+        .map(
+            |r| match owned.contains(&(r.claim.id.to_string(), r.claim.token.to_string())) {
+                false => FinishResult::Stale,
+                true => FinishResult::Applied {
+                    sent_at: matches!(r.finish, Finish::Sent { .. }).then_some(sent_at),
+                },
+            },
+        )
         .collect())
 }
 
