@@ -12,6 +12,7 @@ mod contract;
 mod delivery;
 mod dispatch;
 mod docs;
+mod embedded;
 mod grouped;
 mod hardening;
 mod helpers;

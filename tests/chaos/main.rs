@@ -7,11 +7,14 @@
 #![allow(dead_code)]
 
 #[path = "../api/helpers.rs"]
+#[allow(unused_macros, unused_imports)]
 mod helpers;
 mod process;
 #[path = "../api/receiver.rs"]
 mod receiver;
 mod scenarios;
+#[path = "../api/testdb.rs"]
+mod testdb;
 #[path = "../support/throwaway.rs"]
 mod throwaway;
 
