@@ -24,7 +24,8 @@ cargo build --release --quiet --bin herald --example loadgen
 fast_env() {
   export DISPATCH_MODE=continuous SENDER_CONCURRENCY=${BENCH_CONCURRENCY:-128} BATCH_SIZE=500 \
     SCHEDULER_INTERVAL=1s DATABASE_POOL_SIZE=16 PRODUCER_ENABLED=false RUST_LOG=warn \
-    CACHE_PREFIX=bench: WEBHOOK_URL=http://127.0.0.1:$PORT/hook LEASE_DURATION=60s
+    CACHE_PREFIX=bench: WEBHOOK_URL=http://127.0.0.1:$PORT/hook LEASE_DURATION=60s \
+    REDIS_URL=redis://127.0.0.1:6379
 }
 fresh_db() {
   $ADMIN -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
@@ -94,6 +95,33 @@ drain() { # instances
 drain 1
 drain 3
 
+# The embedded store: an SQLite file (WAL, synchronous=FULL) and the in-memory cache. The queue
+# is filled through the batch route with dispatch stopped, then dispatch starts.
+SQLITE_URL=sqlite://target/bench-sqlite/herald.db
+sqlite_herald() {
+  rm -rf target/bench-sqlite && mkdir -p target/bench-sqlite
+  fast_env; DATABASE_URL=$SQLITE_URL REDIS_URL= herald 1
+}
+sqlite_drain() {
+  sqlite_herald; local hp=("${pids[@]}")
+  curl -sf -X POST http://127.0.0.1:18181/messages/stop >/dev/null
+  $LOADGEN batch --api http://127.0.0.1:18181 --count "$N" --size 1000 --concurrency 2 >/dev/null
+  $LOADGEN receive --port $PORT --count "$N" > target/bench-drain.json & local rx=$!; pids+=($rx); sleep 0.3
+  local h0 b0; h0=$(cpu_seconds "${hp[@]}"); b0=$(busy_cores)
+  curl -sf -X POST http://127.0.0.1:18181/messages/start >/dev/null
+  wait $rx
+  local h1 b1; h1=$(cpu_seconds "${hp[@]}"); b1=$(busy_cores)
+  local out; out=$(tail -n 1 target/bench-drain.json)
+  local secs; secs=$(json "$out" "seconds")
+  echo "| drain $N, SQLite | $(json "$out" "per_s") msg/s | $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing; synchronous=FULL; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores, machine busy $(echo "$b0 $b1" | awk -v n=$(nproc) '{printf "%.2f", ($3-$1)/(($3-$1)+($4-$2))*n}') of $(nproc) cores; peak RSS $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/${hp[0]}/status) MiB |"
+  cleanup
+}
+sqlite_drain
+sqlite_herald
+out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 20000 --concurrency 64 | tail -n 1)
+echo "| ingest + deliver, single POST, c=64, SQLite | $(json "$out" "end_to_end_per_s") msg/s end to end | $(json "$out" "ingest_per_s") req/s accepted; 201 → webhook p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing |"
+cleanup
+
 # Single POSTs at concurrency 64 with continuous dispatch running.
 fresh_db; fast_env; herald 1
 out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 20000 --concurrency 64 | tail -n 1)
@@ -117,6 +145,7 @@ cleanup
 fresh_db
 env -u DISPATCH_MODE -u SENDER_CONCURRENCY -u BATCH_SIZE -u SCHEDULER_INTERVAL -u DATABASE_POOL_SIZE \
   -u PRODUCER_ENABLED -u LEASE_DURATION WEBHOOK_URL=http://127.0.0.1:$PORT/hook RUST_LOG=warn \
+  REDIS_URL=redis://127.0.0.1:6379 \
   LISTEN_ADDR=127.0.0.1:18181 $BIN serve >/dev/null 2>&1 & idle=$!; pids+=($idle)
 $LOADGEN receive --port $PORT --count 999999999 >/dev/null & pids+=($!)
 sleep 2; i0=$(cpu_seconds $idle); sleep "$IDLE_SECONDS"; i1=$(cpu_seconds $idle)

@@ -34,7 +34,8 @@ cargo build --quiet
 BIN=target/debug/herald
 psql "$ADMIN_URL" -qc "CREATE DATABASE $DB"
 $BIN sink --port "$SINK_PORT" >/dev/null 2>&1 & pids+=($!)
-DATABASE_URL=$DB_URL LISTEN_ADDR=127.0.0.1:$PORT WEBHOOK_URL=http://127.0.0.1:$SINK_PORT/hook \
+DATABASE_URL=$DB_URL REDIS_URL=redis://127.0.0.1:6379 LISTEN_ADDR=127.0.0.1:$PORT \
+  WEBHOOK_URL=http://127.0.0.1:$SINK_PORT/hook \
   CACHE_PREFIX="fuzz:$$:" PRODUCER_ENABLED=false SCHEDULER_INTERVAL=1s RUST_LOG=warn \
   $BIN serve >target/fuzz-herald.log 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break; sleep 0.1; done

@@ -150,12 +150,14 @@ pub fn insert_batch(
 
 pub fn list(conn: &mut SqliteConnection, filter: &ListFilter) -> Result<Page, StoreError> {
     let status = filter.status.map(|s| s.as_str());
-    let order = match filter.status {
-        Some(MessageStatus::Sent) => "sent_at DESC, id DESC",
-        _ => "created_at DESC, id DESC",
+    // Each shape walks an index in its order: by status and time, or by time alone.
+    let (filter_sql, order) = match filter.status {
+        Some(MessageStatus::Sent) => ("status = ?1", "sent_at DESC, id DESC"),
+        Some(_) => ("status = ?1", "created_at DESC, id DESC"),
+        None => ("?1 IS NULL", "created_at DESC, id DESC"),
     };
     let rows: Vec<MessageRow> = diesel::sql_query(format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE ?1 IS NULL OR status = ?1
+        "SELECT {MESSAGE_COLUMNS} FROM messages WHERE {filter_sql}
          ORDER BY {order} LIMIT ?2 OFFSET ?3"
     ))
     .bind::<Nullable<Text>, _>(status)
@@ -168,7 +170,7 @@ pub fn list(conn: &mut SqliteConnection, filter: &ListFilter) -> Result<Page, St
         n: i64,
     }
     let total: Total =
-        diesel::sql_query("SELECT count(*) AS n FROM messages WHERE ?1 IS NULL OR status = ?1")
+        diesel::sql_query(format!("SELECT count(*) AS n FROM messages WHERE {filter_sql}"))
             .bind::<Nullable<Text>, _>(status)
             .get_result(conn)?;
     Ok(Page {

@@ -16,14 +16,17 @@ use super::super::models::{Claim, FinishResult, Recorded};
 use super::rows::{ClaimRow, millis, time, uuid};
 use crate::domain::Finish;
 
-/// Expired leases first, then pending rows by due time, each half from its partial index. One
+/// Expired leases first, then pending rows by due time, each half from its partial index (named:
+/// without statistics SQLite would pick the status index and sort the whole backlog). One
 /// token serves the whole claim: a token is fresh for every claim, which is what the guard needs.
 const CLAIM_SQL: &str = "\
 WITH expired AS (
-    SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < ?1
+    SELECT id FROM messages INDEXED BY messages_sending_lease
+    WHERE status = 'sending' AND lease_expires_at < ?1
     ORDER BY lease_expires_at LIMIT ?2
 ), pending AS (
-    SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?1
+    SELECT id FROM messages INDEXED BY messages_pending_due
+    WHERE status = 'pending' AND next_attempt_at <= ?1
     ORDER BY next_attempt_at, created_at LIMIT ?2
 ), due AS (
     SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM pending) LIMIT ?2
@@ -86,14 +89,15 @@ FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token,
              value ->> 'next_status' AS next_status, value ->> 'after_ms' AS after_ms,
              value ->> 'error' AS error, value ->> 'message_id' AS message_id
       FROM json_each(?1)) AS i
-WHERE messages.id = i.id AND messages.claim_token = i.token AND messages.status = 'sending'";
+WHERE messages.id = i.id AND messages.claim_token = i.token AND +messages.status = 'sending'";
 
 /// The claims of the group that still own their rows (read in the same transaction, before the
-/// update clears the tokens).
+/// update clears the tokens). Here and in the updates the group drives the join, row by row
+/// through the primary key (`CROSS JOIN`, and `+status` keeps the status index out of it).
 const OWNED_SQL: &str = "\
 SELECT messages.id AS id, messages.claim_token AS token
-FROM messages JOIN (SELECT value ->> 'id' AS id, value ->> 'token' AS token FROM json_each(?1)) i
-  ON messages.id = i.id AND messages.claim_token = i.token
+FROM json_each(?1) AS i CROSS JOIN messages
+  ON messages.id = i.value ->> 'id' AND messages.claim_token = i.value ->> 'token'
 WHERE messages.status = 'sending'";
 
 #[derive(QueryableByName)]
@@ -187,7 +191,7 @@ pub fn release(conn: &mut SqliteConnection, claims: &[Claim]) -> Result<usize, S
              claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = ?2
          FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token FROM json_each(?1)) AS c
          WHERE messages.id = c.id AND messages.claim_token = c.token
-           AND messages.status = 'sending'",
+           AND +messages.status = 'sending'",
     )
     .bind::<Text, _>(serde_json::Value::from(input).to_string())
     .bind::<BigInt, _>(millis(Utc::now()))
@@ -204,8 +208,10 @@ struct Earliest {
 
 fn earliest(conn: &mut SqliteConnection) -> Result<Earliest, StoreError> {
     Ok(diesel::sql_query(
-        "SELECT (SELECT min(next_attempt_at) FROM messages WHERE status = 'pending') AS pending,
-                (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending') AS lease",
+        "SELECT (SELECT min(next_attempt_at) FROM messages INDEXED BY messages_pending_due
+                 WHERE status = 'pending') AS pending,
+                (SELECT min(lease_expires_at) FROM messages INDEXED BY messages_sending_lease
+                 WHERE status = 'sending') AS lease",
     )
     .get_result(conn)?)
 }
