@@ -144,6 +144,7 @@ async fn claims_are_leases_and_expired_ones_are_reclaimed(backend: Backend) {
         || async { store.next_due().unwrap() == Some(Duration::ZERO) },
     )
     .await;
+    // Due now means claimable now.
     let again = store.claim_due(5, LEASE, "w3").unwrap();
     let mut ids: Vec<_> = again.iter().map(|c| c.id).collect();
     ids.sort();

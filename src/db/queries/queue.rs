@@ -187,12 +187,14 @@ struct NextDue {
     ms: Option<f64>,
 }
 
-/// Both halves read the low end of a partial index.
+/// Both halves read the low end of a partial index. Rounded up: "due now" means claimable now
+/// (a lease is claimable once it has run out, a pending row once it is due).
 pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
     let next: NextDue = diesel::sql_query(
-        "SELECT (EXTRACT(EPOCH FROM least(
+        "SELECT ceil(EXTRACT(EPOCH FROM least(
                     (SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'),
-                    (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending'))
+                    (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending')
+                        + interval '1 microsecond')
                  - now()) * 1000)::float8 AS ms",
     )
     .get_result(conn)?;

@@ -169,10 +169,11 @@ pub fn list(conn: &mut SqliteConnection, filter: &ListFilter) -> Result<Page, St
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let total: Total =
-        diesel::sql_query(format!("SELECT count(*) AS n FROM messages WHERE {filter_sql}"))
-            .bind::<Nullable<Text>, _>(status)
-            .get_result(conn)?;
+    let total: Total = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM messages WHERE {filter_sql}"
+    ))
+    .bind::<Nullable<Text>, _>(status)
+    .get_result(conn)?;
     Ok(Page {
         messages: records(rows)?,
         total: total.n,

@@ -219,9 +219,10 @@ fn earliest(conn: &mut SqliteConnection) -> Result<Earliest, StoreError> {
 pub fn next_due(conn: &mut SqliteConnection) -> Result<Option<Duration>, StoreError> {
     let e = earliest(conn)?;
     let now = millis(Utc::now());
+    // A lease is claimable once it has run out (`<`), a pending row once it is due (`<=`).
     Ok(e.pending
         .into_iter()
-        .chain(e.lease)
+        .chain(e.lease.map(|at| at + 1))
         .min()
         .map(|at| Duration::from_millis(at.saturating_sub(now).max(0) as u64)))
 }
