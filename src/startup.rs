@@ -153,6 +153,7 @@ impl Application {
             api_token: settings.api_token.clone(),
             started_at: chrono::Utc::now(),
             wake: wake.clone(),
+            dispatch: http::state::DispatchSettingsView::of(&settings),
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(

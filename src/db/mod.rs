@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use models::{
-    AttemptRecord, AttemptRow, Claim, FinishResult, ListFilter, MessageRecord, NewMessage, Page,
-    Recorded, StatusCounts,
+    AttemptClass, AttemptRecord, AttemptRow, Claim, FinishResult, HistoryBucket, ListFilter,
+    MessageRecord, NewMessage, Page, Recorded, StatusCounts,
 };
 pub use pg::PgStore;
 pub use sqlite::{OpenError, SqliteStore, lock_path};
@@ -152,6 +152,12 @@ pub trait MessageStore: Send + Sync + 'static {
     /// `pending` → `cancelled`.
     fn cancel(&self, id: Uuid) -> Result<MessageRecord, StoreError>;
     fn counts(&self) -> Result<StatusCounts, StoreError>;
+    /// Delivery attempts started since `since`, per `bucket` (non-empty buckets only, in order).
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<HistoryBucket>, StoreError>;
     /// Whether some message has been due for longer than `by` without being claimed: pending
     /// and due since then, or `sending` with a lease that ran out that long ago.
     fn overdue(&self, by: Duration) -> Result<bool, StoreError>;

@@ -141,6 +141,14 @@ impl MessageStore for PgStore {
         self.with(queries::counts)
     }
 
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<HistoryBucket>, StoreError> {
+        self.with(|c| queries::history(c, since, bucket))
+    }
+
     fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
         self.with(|c| queries::overdue(c, by))
     }

@@ -5,13 +5,15 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use super::{actions, batch, create, dispatch, error, health, messages, responses, stats, views};
+use super::{
+    actions, batch, create, dispatch, error, health, history, messages, responses, stats, views,
+};
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Herald",
-        description = "Herald moves messages from PostgreSQL to a webhook, reliably: each message is \
+        description = "Herald moves messages from a database to a webhook, reliably: each message is \
 claimed by one instance, delivered with retries, and its outcome recorded. When `API_TOKEN` is set, \
 every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <token>`. Every error is \
 `{\"error\": \"...\", \"status\": \"error\"}`.",
@@ -19,12 +21,12 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     ),
     paths(
         messages::list, create::create, batch::create_batch, messages::get, actions::retry, actions::cancel,
-        dispatch::start, dispatch::stop, stats::stats, health::health, health::metrics,
+        dispatch::start, dispatch::stop, stats::stats, history::history, health::health, health::metrics,
     ),
     components(schemas(
         error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
         views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
-        create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, health::Health,
+        create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, history::History, health::Health,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
         responses::HeadTooLarge,

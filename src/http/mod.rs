@@ -8,11 +8,13 @@ mod actions;
 mod auth;
 mod batch;
 mod create;
+mod dashboard;
 mod dispatch;
 pub mod docs;
 mod edge;
 pub mod error;
 mod health;
+mod history;
 mod messages;
 mod responses;
 pub mod state;
@@ -97,5 +99,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
             web::resource("/stats").route(read().to(stats::stats)),
             "GET, HEAD",
         ))
+        .service(api(
+            web::resource("/stats/history").route(read().to(history::history)),
+            "GET, HEAD",
+        ))
+        .configure(dashboard::configure)
         .default_service(web::to(edge::not_found));
 }

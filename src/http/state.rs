@@ -19,4 +19,37 @@ pub struct AppState {
     pub started_at: DateTime<Utc>,
     /// Wakes the dispatchers when the API makes work due.
     pub wake: Wake,
+    /// How this instance dispatches, as `/stats` shows it.
+    pub dispatch: DispatchSettingsView,
+}
+
+/// This instance's dispatch settings.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DispatchSettingsView {
+    /// `interval` or `continuous`.
+    #[schema(example = "interval")]
+    pub mode: &'static str,
+    /// `SCHEDULER_INTERVAL` (in `continuous` mode, the fallback poll).
+    pub interval_seconds: f64,
+    /// `BATCH_SIZE`.
+    pub batch_size: u32,
+    /// `SENDER_CONCURRENCY`.
+    pub concurrency: usize,
+    /// `DISPATCH_RATE` in messages per second; `null` for no limit.
+    pub rate_per_second: Option<f64>,
+}
+
+impl DispatchSettingsView {
+    pub fn of(settings: &crate::config::Settings) -> Self {
+        Self {
+            mode: match settings.scheduler.mode {
+                crate::config::DispatchMode::Interval => "interval",
+                crate::config::DispatchMode::Continuous => "continuous",
+            },
+            interval_seconds: settings.scheduler.interval.as_secs_f64(),
+            batch_size: settings.scheduler.batch_size,
+            concurrency: settings.webhook.concurrency,
+            rate_per_second: settings.scheduler.rate,
+        }
+    }
 }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::responses::{Unauthorized, Unavailable};
-use super::state::AppState;
+use super::state::{AppState, DispatchSettingsView};
 use crate::db::Op;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -20,6 +20,8 @@ pub struct Stats {
     /// `active` or `inactive` (shared by every instance).
     #[schema(example = "active")]
     pub dispatch: String,
+    /// How the answering instance dispatches.
+    pub dispatch_settings: DispatchSettingsView,
     pub last_minute: LastMinute,
 }
 
@@ -48,7 +50,10 @@ pub struct LastMinute {
         (status = 200, body = Stats, description = "Queue statistics",
          example = json!({"messages": {"pending": 3, "sending": 0, "sent": 120, "failed": 1, "cancelled": 0},
                           "oldest_due_age_seconds": 12.5, "last_tick_at": "2026-11-22T10:00:00Z",
-                          "dispatch": "active", "last_minute": {"deliveries": 2, "failures": 0}})),
+                          "dispatch": "active",
+                          "dispatch_settings": {"mode": "interval", "interval_seconds": 120.0, "batch_size": 2,
+                                                "concurrency": 16, "rate_per_second": null},
+                          "last_minute": {"deliveries": 2, "failures": 0}})),
         (status = 401, response = Unauthorized),
         (status = 503, response = Unavailable),
     )
@@ -70,6 +75,7 @@ pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         oldest_due_age_seconds: counts.oldest_due_age_seconds,
         last_tick_at: state.monitor.last_tick(),
         dispatch: if active { "active" } else { "inactive" }.into(),
+        dispatch_settings: state.dispatch.clone(),
         last_minute: LastMinute {
             deliveries: counts.deliveries_last_minute,
             failures: counts.failures_last_minute,

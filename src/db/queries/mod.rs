@@ -1,9 +1,11 @@
 //! SQL, one function per operation, each taking a connection. `queue` holds the claim/finish
 //! protocol; `messages` the reads and the API's state changes.
 
+mod history;
 mod messages;
 mod queue;
 
+pub(super) use history::history;
 pub(super) use messages::{
     announce_due, cancel, counts, get, insert, insert_batch, insert_idempotent, list, overdue,
     retry, sync_content_limit,

@@ -3,6 +3,7 @@
 //! of in `busy_timeout`), and `DATABASE_POOL_SIZE` connections read beside it (WAL lets reads
 //! run while a write commits). Wake-ups are in-process: there is no second instance to tell.
 
+mod history;
 mod messages;
 mod open;
 mod queue;
@@ -165,6 +166,14 @@ impl MessageStore for SqliteStore {
 
     fn counts(&self) -> Result<StatusCounts, StoreError> {
         self.read(|c| c.transaction(messages::counts))
+    }
+
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<HistoryBucket>, StoreError> {
+        self.read(|c| history::history(c, since, bucket))
     }
 
     fn overdue(&self, by: Duration) -> Result<bool, StoreError> {

@@ -1,0 +1,66 @@
+//! Delivery attempts per time bucket, for `GET /stats/history`: aggregated in SQL over the
+//! `started_at` index, with percentiles from `percentile_cont`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Double, Nullable, Timestamptz};
+
+use super::super::StoreError;
+use super::super::models::HistoryBucket;
+
+/// A retryable attempt that is its message's last one, on a `failed` message, ended it: it
+/// counts as failed, not retried.
+const HISTORY_SQL: &str = "\
+SELECT floor(EXTRACT(EPOCH FROM a.started_at - $1) * 1000 / $2)::int8 AS idx,
+       count(*) FILTER (WHERE a.outcome = 'success') AS succeeded,
+       count(*) FILTER (WHERE a.outcome = 'retryable'
+                        AND NOT (m.status = 'failed' AND a.attempt = m.attempt_seq)) AS retried,
+       count(*) FILTER (WHERE a.outcome = 'permanent'
+                        OR (a.outcome = 'retryable' AND m.status = 'failed'
+                            AND a.attempt = m.attempt_seq)) AS failed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms)::float8 AS p50_ms,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY a.duration_ms)::float8 AS p99_ms
+FROM delivery_attempts a JOIN messages m ON m.id = a.message_id
+WHERE a.started_at >= $1
+GROUP BY idx ORDER BY idx";
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    idx: i64,
+    #[diesel(sql_type = BigInt)]
+    succeeded: i64,
+    #[diesel(sql_type = BigInt)]
+    retried: i64,
+    #[diesel(sql_type = BigInt)]
+    failed: i64,
+    #[diesel(sql_type = Nullable<Double>)]
+    p50_ms: Option<f64>,
+    #[diesel(sql_type = Nullable<Double>)]
+    p99_ms: Option<f64>,
+}
+
+pub fn history(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+    bucket: Duration,
+) -> Result<Vec<HistoryBucket>, StoreError> {
+    let rows: Vec<Row> = diesel::sql_query(HISTORY_SQL)
+        .bind::<Timestamptz, _>(since)
+        .bind::<BigInt, _>(bucket.as_millis().clamp(1, i64::MAX as u128) as i64)
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryBucket {
+            index: r.idx,
+            succeeded: r.succeeded,
+            retried: r.retried,
+            failed: r.failed,
+            p50_ms: r.p50_ms,
+            p99_ms: r.p99_ms,
+        })
+        .collect())
+}
