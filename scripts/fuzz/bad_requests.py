@@ -83,6 +83,11 @@ CASES = [
     ("traversal in retry id", ("POST", "/messages/..%2Fstart/retry", None, {}), 400),
     ("unknown id", ("GET", "/messages/" + ID, None, {}), 404),
     ("unknown route", ("GET", "/admin", None, {}), 404),
+    ("history window too long", ("GET", "/stats/history?window=25h", None, {}), 400),
+    ("history bucket too small", ("GET", "/stats/history?bucket=100ms", None, {}), 400),
+    ("history too many buckets", ("GET", "/stats/history?window=24h&bucket=1s", None, {}), 400),
+    ("history window not a duration", ("GET", "/stats/history?window=yesterday", None, {}), 400),
+    ("history negative bucket", ("GET", "/stats/history?bucket=-10s", None, {}), 400),
 ]
 
 # Every method on every path: the ones a path does not have answer 405 with Allow.
@@ -94,6 +99,7 @@ PATHS = {
     "/messages/" + ID: {"GET", "HEAD", "DELETE"},
     "/messages/" + ID + "/retry": {"POST"},
     "/stats": {"GET", "HEAD"},
+    "/stats/history": {"GET", "HEAD"},
     "/health": {"GET", "HEAD"},
     "/metrics": {"GET", "HEAD"},
 }

@@ -97,6 +97,7 @@ function drawHealth(health) {
     li.dataset.check = name;
     const label = document.createElement("span");
     label.textContent = note ? `${name} (${note})` : name;
+    label.title = label.textContent;
     li.append(label, pill(status));
     list.append(li);
   }
