@@ -18,6 +18,7 @@ mod embedded;
 mod grouped;
 mod hardening;
 mod helpers;
+mod history;
 mod http_edges;
 mod outage;
 mod pipeline;
