@@ -3,6 +3,7 @@
 //! on the blocking thread pool, never on the async executor. A second backend (the embedded
 //! SQLite mode) implements the same trait.
 
+mod history;
 mod listen;
 mod models;
 mod pg;
@@ -17,9 +18,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub use history::{AttemptClass, HistoryBucket, bucketize};
 pub use models::{
-    AttemptClass, AttemptRecord, AttemptRow, Claim, FinishResult, HistoryBucket, ListFilter,
-    MessageRecord, NewMessage, Page, Recorded, StatusCounts,
+    AttemptRecord, AttemptRow, Claim, FinishResult, ListFilter, MessageRecord, NewMessage,
+    NextState, Page, Recorded, StatusCounts,
 };
 pub use pg::PgStore;
 pub use sqlite::{OpenError, SqliteStore, lock_path};

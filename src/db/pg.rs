@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use uuid::Uuid;
 
+use super::history::HistoryBucket;
 use super::models::*;
 use super::pool::{self, PgPool};
 use super::{Batch, Inserted, MessageStore, StoreError, queries};

@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use herald::db::{
-    AttemptRecord, Batch, Inserted, ListFilter, MessageStore, PgStore, Recorded, SqliteStore,
-    StoreError,
-};
-use herald::domain::{Finish, MessageStatus, OutcomeKind};
+use herald::db::{Batch, Inserted, ListFilter, MessageStore, PgStore, SqliteStore, StoreError};
+use herald::domain::{Finish, MessageStatus};
 
 use crate::helpers::*;
 
@@ -32,26 +29,6 @@ fn keyed(content: &str, key: &str, fingerprint: &str) -> herald::db::NewMessage 
     let mut m = new_message(content);
     m.idempotency = Some((key.into(), fingerprint.into()));
     m
-}
-
-fn recorded(claim: herald::db::Claim, finish: Finish) -> Recorded {
-    Recorded {
-        attempt: AttemptRecord {
-            attempt: claim.number,
-            started_at: chrono::Utc::now(),
-            duration_ms: 3,
-            kind: match finish {
-                Finish::Sent { .. } => OutcomeKind::Success,
-                Finish::Retry { .. } => OutcomeKind::Retryable,
-                Finish::Failed { .. } => OutcomeKind::Permanent,
-            },
-            status_code: Some(202),
-            error_class: None,
-            excerpt: Some("ok".into()),
-        },
-        finish,
-        claim,
-    }
 }
 
 const LEASE: Duration = Duration::from_secs(30);

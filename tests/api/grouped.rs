@@ -4,30 +4,10 @@
 use std::time::{Duration, Instant};
 
 use herald::actors::Recorder;
-use herald::db::{AttemptRecord, Claim, FinishResult, Op, Recorded};
-use herald::domain::{Finish, MessageStatus, OutcomeKind};
+use herald::db::{Claim, FinishResult, Op};
+use herald::domain::{Finish, MessageStatus};
 
 use crate::helpers::*;
-
-fn recorded(claim: Claim, finish: Finish) -> Recorded {
-    Recorded {
-        attempt: AttemptRecord {
-            attempt: claim.number,
-            started_at: chrono::Utc::now(),
-            duration_ms: 3,
-            kind: match finish {
-                Finish::Sent { .. } => OutcomeKind::Success,
-                Finish::Retry { .. } => OutcomeKind::Retryable,
-                Finish::Failed { .. } => OutcomeKind::Permanent,
-            },
-            status_code: Some(202),
-            error_class: None,
-            excerpt: None,
-        },
-        claim,
-        finish,
-    }
-}
 
 async fn claim(app: &TestApp, n: u32, lease: Duration) -> Vec<Claim> {
     app.handles

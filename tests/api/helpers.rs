@@ -276,3 +276,25 @@ macro_rules! both_stores {
     };
 }
 pub(crate) use both_stores;
+
+/// An outcome to record for `claim`, with an attempt row that matches it.
+pub fn recorded(claim: herald::db::Claim, finish: herald::domain::Finish) -> herald::db::Recorded {
+    use herald::domain::{Finish, OutcomeKind};
+    herald::db::Recorded {
+        attempt: herald::db::AttemptRecord {
+            attempt: claim.number,
+            started_at: chrono::Utc::now(),
+            duration_ms: 3,
+            kind: match finish {
+                Finish::Sent { .. } => OutcomeKind::Success,
+                Finish::Retry { .. } => OutcomeKind::Retryable,
+                Finish::Failed { .. } => OutcomeKind::Permanent,
+            },
+            status_code: Some(202),
+            error_class: None,
+            excerpt: Some("ok".into()),
+        },
+        claim,
+        finish,
+    }
+}

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double, Nullable, Timestamptz};
 
 use super::super::StoreError;
-use super::super::models::HistoryBucket;
+use super::super::history::HistoryBucket;
 
 /// A retryable attempt that is its message's last one, on a `failed` message, ended it: it
 /// counts as failed, not retried.

@@ -11,7 +11,6 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
 use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
-use crate::domain::Finish;
 
 /// Expired leases first, then pending rows by due time. Each half walks its partial index from
 /// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
@@ -126,28 +125,6 @@ pub fn finish(
     fn column<T>(group: &[Recorded], f: impl Fn(&Recorded) -> T) -> Vec<T> {
         group.iter().map(f).collect()
     }
-    let (next_status, after_ms, error, message_id): (Vec<_>, Vec<_>, Vec<_>, Vec<_>) = group
-        .iter()
-        .map(|r| match &r.finish {
-            Finish::Sent { message_id } => ("sent", 0_i64, None, message_id.clone()),
-            Finish::Retry { after, error } => (
-                "pending",
-                after.as_millis().min(i64::MAX as u128) as i64,
-                Some(error.clone()),
-                None,
-            ),
-            Finish::Failed { error } => ("failed", 0, Some(error.clone()), None),
-        })
-        .fold(
-            Default::default(),
-            |mut acc: (Vec<_>, Vec<_>, Vec<_>, Vec<_>), (s, a, e, m)| {
-                acc.0.push(s);
-                acc.1.push(a);
-                acc.2.push(e);
-                acc.3.push(m);
-                acc
-            },
-        );
     let applied: Vec<Applied> = diesel::sql_query(FINISH_SQL)
         .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
         .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
@@ -160,10 +137,14 @@ pub fn finish(
         }))
         .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
         .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
-        .bind::<Array<Text>, _>(next_status)
-        .bind::<Array<BigInt>, _>(after_ms)
-        .bind::<Array<Nullable<Text>>, _>(error)
-        .bind::<Array<Nullable<Text>>, _>(message_id)
+        .bind::<Array<Text>, _>(column(group, |r| r.next_state().status))
+        .bind::<Array<BigInt>, _>(column(group, |r| r.next_state().after_ms))
+        .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+            r.next_state().error.map(str::to_owned)
+        }))
+        .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+            r.next_state().message_id.map(str::to_owned)
+        }))
         .load(conn)?;
     // By claim, not by message: one group can hold a stale claim's outcome and the current
     // claim's outcome for the same message.

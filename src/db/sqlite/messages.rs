@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::super::models::*;
 use super::super::{Batch, Inserted, StoreError};
-use super::rows::{MESSAGE_COLUMNS, MessageRow, StoredAttempt, millis, records, time, uuid};
+use super::rows::{MESSAGE_COLUMNS, MessageRow, StoredAttempt, millis, records, uuid};
 use crate::domain::MessageStatus;
 
 pub fn insert(
@@ -259,57 +259,4 @@ pub fn cancel(conn: &mut SqliteConnection, id: Uuid) -> Result<MessageRecord, St
         MessageStatus::Cancelled,
         false,
     )
-}
-
-pub fn counts(conn: &mut SqliteConnection) -> Result<StatusCounts, StoreError> {
-    #[derive(QueryableByName)]
-    struct StatusCount {
-        #[diesel(sql_type = Text)]
-        status: String,
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-        #[diesel(sql_type = Nullable<BigInt>)]
-        oldest_due: Option<i64>,
-    }
-    let now = millis(Utc::now());
-    let rows: Vec<StatusCount> = diesel::sql_query(
-        "SELECT status, count(*) AS n,
-                min(CASE WHEN status = 'pending' AND next_attempt_at <= ?1
-                         THEN next_attempt_at END) AS oldest_due
-         FROM messages GROUP BY status",
-    )
-    .bind::<BigInt, _>(now)
-    .load(conn)?;
-    let mut counts = StatusCounts::default();
-    for row in rows {
-        let slot = match row.status.parse() {
-            Ok(MessageStatus::Pending) => &mut counts.pending,
-            Ok(MessageStatus::Sending) => &mut counts.sending,
-            Ok(MessageStatus::Sent) => &mut counts.sent,
-            Ok(MessageStatus::Failed) => &mut counts.failed,
-            Ok(MessageStatus::Cancelled) | Err(_) => &mut counts.cancelled,
-        };
-        *slot = row.n;
-        if let Some(due) = row.oldest_due {
-            let age = (time(now) - time(due)).as_seconds_f64().max(0.0);
-            counts.oldest_due_age_seconds = counts.oldest_due_age_seconds.max(age);
-        }
-    }
-    #[derive(QueryableByName)]
-    struct Recent {
-        #[diesel(sql_type = BigInt)]
-        ok: i64,
-        #[diesel(sql_type = BigInt)]
-        failed: i64,
-    }
-    let recent: Recent = diesel::sql_query(
-        "SELECT coalesce(sum(outcome = 'success'), 0) AS ok,
-                coalesce(sum(outcome <> 'success'), 0) AS failed
-         FROM delivery_attempts WHERE started_at > ?1",
-    )
-    .bind::<BigInt, _>(now - 60_000)
-    .get_result(conn)?;
-    counts.deliveries_last_minute = recent.ok;
-    counts.failures_last_minute = recent.failed;
-    Ok(counts)
 }

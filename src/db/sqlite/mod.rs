@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 pub use open::{OpenError, lock_path};
 
+use super::history::HistoryBucket;
 use super::models::*;
 use super::{Batch, Inserted, MessageStore, StoreError};
 
@@ -165,7 +166,7 @@ impl MessageStore for SqliteStore {
     }
 
     fn counts(&self) -> Result<StatusCounts, StoreError> {
-        self.read(|c| c.transaction(messages::counts))
+        self.read(|c| c.transaction(history::counts))
     }
 
     fn history(

@@ -152,16 +152,7 @@ pub fn finish(
 }
 
 fn as_json(r: &Recorded) -> serde_json::Value {
-    let (next_status, after_ms, error, message_id) = match &r.finish {
-        Finish::Sent { message_id } => ("sent", 0, None, message_id.as_deref()),
-        Finish::Retry { after, error } => (
-            "pending",
-            after.as_millis().min(i64::MAX as u128) as i64,
-            Some(error.as_str()),
-            None,
-        ),
-        Finish::Failed { error } => ("failed", 0, Some(error.as_str()), None),
-    };
+    let next = r.next_state();
     json!({
         "id": r.claim.id.to_string(),
         "token": r.claim.token.to_string(),
@@ -172,10 +163,10 @@ fn as_json(r: &Recorded) -> serde_json::Value {
         "status_code": r.attempt.status_code,
         "error_class": r.attempt.error_class,
         "excerpt": r.attempt.excerpt,
-        "next_status": next_status,
-        "after_ms": after_ms,
-        "error": error,
-        "message_id": message_id,
+        "next_status": next.status,
+        "after_ms": next.after_ms,
+        "error": next.error,
+        "message_id": next.message_id,
     })
 }
 
