@@ -25,10 +25,18 @@ const MAX_BUCKETS: u128 = 1000;
 #[allow(dead_code)]
 pub struct HistoryParams {
     /// How far back: a duration up to 24h, such as `15m` or `1h`.
-    #[param(default = "15m", example = "15m", pattern = r"^[0-9]+(ms|s|m|h)$")]
+    #[param(
+        default = "15m",
+        example = "15m",
+        pattern = r"^0*[1-9][0-9]*(ms|s|m|h)$"
+    )]
     window: Option<String>,
     /// The width of a bucket: at least `1s`, and at most 1,000 buckets in the window.
-    #[param(default = "10s", example = "10s", pattern = r"^[0-9]+(ms|s|m|h)$")]
+    #[param(
+        default = "10s",
+        example = "10s",
+        pattern = r"^(0*[1-9][0-9]*(s|m|h)|0*[1-9][0-9]{3,}ms)$"
+    )]
     bucket: Option<String>,
 }
 
