@@ -3,8 +3,9 @@
 //! Receives: [`Recorded`] outcomes through [`Recorder::record`], from the sender's deliveries.
 //! Emits: one store call (one statement) per group; each caller gets its own row's result.
 //!
-//! A group is whatever has queued while the writers were busy, up to [`MAX_GROUP`], with up to
-//! [`WRITERS`] groups being written at once: nothing waits on purpose, so a lone outcome is written at once and a busy
+//! A group is whatever has queued while the writers were busy, up to [`MAX_GROUP`], with as many
+//! groups written at once as the store takes with profit ([`parallel_writes`](crate::db::MessageStore::parallel_writes)):
+//! nothing waits on purpose, so a lone outcome is written at once and a busy
 //! sender gets large groups. While the database fails, a group is retried until the earliest
 //! lease in it runs out; an outcome whose lease has run out is answered with the error (its
 //! message is reclaimed and sent again, with the same `webhook-id`).
@@ -15,13 +16,12 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+#[allow(unused_imports)] // for the documentation link
+use crate::db::MessageStore;
 use crate::db::{FinishResult, Op, Recorded, Store, StoreError};
 
 /// The most outcomes one statement records.
 pub const MAX_GROUP: usize = 512;
-/// Groups written at once: a commit waits for its WAL flush, and while one group waits the next
-/// can be on its way (PostgreSQL then flushes both with one fsync).
-const WRITERS: usize = 4;
 /// The longest pause between tries while the database fails.
 const PAUSE_MAX: Duration = Duration::from_secs(1);
 
@@ -54,7 +54,7 @@ impl Recorder {
 }
 
 async fn write_groups(store: Store, mut rx: mpsc::UnboundedReceiver<(Recorded, Reply)>) {
-    let writers = Arc::new(Semaphore::new(WRITERS));
+    let writers = Arc::new(Semaphore::new(store.parallel_writes()));
     let mut group = Vec::with_capacity(MAX_GROUP);
     loop {
         // Wait for a free writer first, so that what queues meanwhile joins the next group.

@@ -122,6 +122,8 @@ pub enum Inserted {
 pub trait MessageStore: Send + Sync + 'static {
     /// `postgres` or `sqlite`, as `/health` shows it.
     fn backend(&self) -> &'static str;
+    /// How many groups of outcomes are worth writing at once.
+    fn parallel_writes(&self) -> usize;
     fn ping(&self) -> Result<(), StoreError>;
     fn insert(&self, messages: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError>;
     /// Inserts one message, or returns the earlier one created with the same idempotency key.
@@ -250,6 +252,11 @@ impl Store {
     /// See [`MessageStore::backend`].
     pub fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+
+    /// See [`MessageStore::parallel_writes`].
+    pub fn parallel_writes(&self) -> usize {
+        self.inner.parallel_writes().max(1)
     }
 
     /// See [`MessageStore::close`].

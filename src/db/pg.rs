@@ -85,6 +85,12 @@ impl MessageStore for PgStore {
         "postgres"
     }
 
+    /// A commit waits for its WAL flush; while one group waits the next can be on its way, and
+    /// PostgreSQL then flushes both with one fsync.
+    fn parallel_writes(&self) -> usize {
+        4
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.with(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
     }

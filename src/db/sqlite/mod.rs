@@ -112,6 +112,12 @@ impl MessageStore for SqliteStore {
         "sqlite"
     }
 
+    /// One connection writes: a second group would only queue in front of the next claim
+    /// (measured: 4,400-4,800 msg/s with four, 6,500 with one).
+    fn parallel_writes(&self) -> usize {
+        1
+    }
+
     fn ping(&self) -> Result<(), StoreError> {
         self.read(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
     }
