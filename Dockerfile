@@ -19,9 +19,12 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libpq5 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 herald
+    && useradd --system --uid 10001 herald \
+    && mkdir -p /var/lib/herald && chown herald /var/lib/herald
 COPY --from=build /app/target/release/herald /usr/local/bin/herald
 USER herald
+# Without DATABASE_URL the image keeps its SQLite file here (mount a volume to keep it).
+WORKDIR /var/lib/herald
 EXPOSE 8080
 ENV LISTEN_ADDR=0.0.0.0:8080 LOG_FORMAT=json
 ENTRYPOINT ["herald"]

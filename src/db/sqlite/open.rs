@@ -96,10 +96,11 @@ pub fn connect(path: &Path, writer: bool) -> Result<SqliteConnection, OpenError>
         diesel::sql_query("PRAGMA busy_timeout = 5000").execute(conn)?;
         diesel::sql_query("PRAGMA foreign_keys = ON").execute(conn)?;
         diesel::sql_query("PRAGMA synchronous = FULL").execute(conn)?;
-        // 64 MiB of page cache per connection (the default is 2 MiB): the queue's indexes stay
-        // in memory, so a claim or a finish does not go back to the file for them.
-        diesel::sql_query("PRAGMA cache_size = -65536").execute(conn)?;
         if writer {
+            // 64 MiB of page cache for the writer (the default is 2 MiB): the queue's indexes
+            // stay in memory, so a claim or a finish does not read them back from the file.
+            // Readers keep the default; the OS caches the file for them.
+            diesel::sql_query("PRAGMA cache_size = -65536").execute(conn)?;
             let mode: JournalMode =
                 diesel::sql_query("PRAGMA journal_mode = WAL").get_result(conn)?;
             if !mode.journal_mode.eq_ignore_ascii_case("wal") {
