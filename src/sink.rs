@@ -96,10 +96,29 @@ pub fn start(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
     serve(opts, true)
 }
 
-/// The receiver inside `herald serve` (when `WEBHOOK_URL` is unset): one worker, and no signal
-/// handling of its own, so it keeps answering until Herald's own shutdown has drained.
-pub fn start_builtin(opts: SinkOptions) -> std::io::Result<(Server, u16)> {
-    serve(opts, false)
+/// The receiver inside `herald serve` (when `WEBHOOK_URL` is unset) on `addr`: one worker, and
+/// no signal handling of its own, so it keeps answering until Herald's own shutdown has drained.
+/// Returns it and the URL to deliver to.
+pub fn start_builtin(addr: std::net::SocketAddr) -> anyhow::Result<(Server, String)> {
+    use anyhow::Context as _;
+    let options = SinkOptions {
+        addr,
+        ..Default::default()
+    };
+    let (server, port) = serve(options, false)
+        .with_context(|| format!("could not start the built-in receiver on {addr} (SINK_ADDR)"))?;
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let url = format!("http://{host}:{port}/webhook");
+    tracing::warn!(
+        %url,
+        "WEBHOOK_URL is unset: delivering to the built-in demo receiver (GET /stats on it counts \
+         what arrived); set WEBHOOK_URL to deliver to your own endpoint"
+    );
+    Ok((server, url))
 }
 
 fn serve(opts: SinkOptions, standalone: bool) -> std::io::Result<(Server, u16)> {

@@ -17,14 +17,11 @@ use crate::actors::{
     CacheWriter, Continuous, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing,
 };
 use crate::cache::{MemoryCache, RedisCache, SentCache};
-use crate::config::{DatabaseSettings, DatabaseUrl, DispatchMode, Settings};
-use crate::db::{PgStore, SqliteStore, Store};
+use crate::config::{DispatchMode, Settings};
+use crate::db::Store;
 use crate::http::{self, AppState};
 use crate::monitor::Monitor;
 use crate::webhook::WebhookClient;
-
-/// How long a request waits for a database connection before answering 503.
-const DB_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Application {
     port: u16,
@@ -61,7 +58,7 @@ impl Application {
     /// Opens the store `DATABASE_URL` names and runs its migrations, picks the cache, binds the
     /// listener, starts the actors and the HTTP server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = open_store(&settings.database, settings.content_max_chars).await?;
+        let store = crate::db::open(&settings.database, settings.content_max_chars).await?;
         let cache: Arc<dyn SentCache> = match &settings.cache.url {
             Some(url) => Arc::new(
                 RedisCache::new(url.expose(), &settings.cache.prefix)
@@ -91,7 +88,7 @@ impl Application {
         let sink = match &settings.webhook.url {
             Some(_) => None,
             None => {
-                let (server, url) = start_builtin_sink(settings.webhook.sink_addr)?;
+                let (server, url) = crate::sink::start_builtin(settings.webhook.sink_addr)?;
                 settings.webhook.url = Some(url);
                 Some(server)
             }
@@ -252,52 +249,6 @@ impl Handles {
         }
         ShutdownReport { drained }
     }
-}
-
-/// Opens the store `DATABASE_URL` names and applies its migrations.
-pub async fn open_store(db: &DatabaseSettings, content_max_chars: usize) -> anyhow::Result<Store> {
-    let (pool_size, url) = (db.pool_size, db.url.clone());
-    let store = tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
-        match &url {
-            DatabaseUrl::Postgres(url) => {
-                let pg = PgStore::new(url.expose(), pool_size, DB_CONNECT_TIMEOUT);
-                pg.migrate(content_max_chars)
-                    .context("could not prepare the database (DATABASE_URL)")?;
-                Ok(Store::new(pg))
-            }
-            DatabaseUrl::Sqlite(path) => {
-                let shown = format!("DATABASE_URL=sqlite://{}", path.display());
-                let sqlite = SqliteStore::open(path, pool_size)
-                    .with_context(|| format!("could not open the database ({shown})"))?;
-                sqlite
-                    .migrate()
-                    .with_context(|| format!("could not prepare the database ({shown})"))?;
-                Ok(Store::new(sqlite))
-            }
-        }
-    });
-    store.await?
-}
-
-/// Starts the demo receiver inside this process; returns it and the URL to deliver to.
-fn start_builtin_sink(addr: std::net::SocketAddr) -> anyhow::Result<(Server, String)> {
-    let (server, port) = crate::sink::start_builtin(crate::sink::SinkOptions {
-        addr,
-        ..Default::default()
-    })
-    .with_context(|| format!("could not start the built-in receiver on {addr} (SINK_ADDR)"))?;
-    let host = match addr.ip() {
-        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
-        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-        ip => ip.to_string(),
-    };
-    let url = format!("http://{host}:{port}/webhook");
-    tracing::warn!(
-        %url,
-        "WEBHOOK_URL is unset: delivering to the built-in demo receiver (GET /stats on it counts \
-         what arrived); set WEBHOOK_URL to deliver to your own endpoint"
-    );
-    Ok((server, url))
 }
 
 /// `host-pid-random`, stored as `claimed_by` to tell instances apart.

@@ -3,14 +3,15 @@
 //! globals: `Application::build` takes a `Settings`, so tests run several configurations.
 
 mod env;
+mod values;
 mod variables;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::Engine;
-
 pub use env::{ConfigError, Env, Secret, parse_duration};
+pub use values::DatabaseUrl;
+use values::{api_token, dispatch_rate, signing_key, webhook_url};
 pub use variables::{VARIABLES, help as variables_help};
 
 use crate::domain::RetryPolicy;
@@ -36,49 +37,6 @@ pub struct DatabaseSettings {
     pub url: DatabaseUrl,
     /// PostgreSQL: connections per instance. SQLite: reading connections (one more writes).
     pub pool_size: u32,
-}
-
-/// Which store `DATABASE_URL` chose.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DatabaseUrl {
-    /// `postgres://…` or `postgresql://…`: the shared store several instances can use.
-    Postgres(Secret<String>),
-    /// `sqlite://PATH` or `sqlite:PATH` (and the default, `sqlite://herald.db`): an embedded
-    /// file owned by one process.
-    Sqlite(std::path::PathBuf),
-}
-
-impl DatabaseUrl {
-    const SCHEMES: &str = "postgres://…, postgresql://… or sqlite://PATH";
-
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let trimmed = raw.trim();
-        let lower = trimmed.to_ascii_lowercase();
-        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            return Ok(Self::Postgres(Secret::new(trimmed.to_owned())));
-        }
-        // The value is only echoed when it cannot hold a password.
-        let refuse = || ConfigError::new("DATABASE_URL", None, Self::SCHEMES);
-        let path = if lower.starts_with("sqlite://") {
-            &trimmed["sqlite://".len()..]
-        } else if lower.starts_with("sqlite:") {
-            &trimmed["sqlite:".len()..]
-        } else {
-            return Err(refuse());
-        };
-        if path.is_empty() || path.contains('\0') {
-            return Err(refuse());
-        }
-        Ok(Self::Sqlite(path.into()))
-    }
-
-    /// `postgres` or `sqlite`, as `/health` shows it.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Postgres(_) => "postgres",
-            Self::Sqlite(_) => "sqlite",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -240,170 +198,5 @@ impl Settings {
     }
 }
 
-fn webhook_url(env: &Env<'_>) -> Result<Option<String>, ConfigError> {
-    let Some(url) = env.get("WEBHOOK_URL") else {
-        return Ok(None);
-    };
-    match reqwest::Url::parse(&url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
-            Ok(Some(url))
-        }
-        _ => Err(ConfigError::new(
-            "WEBHOOK_URL",
-            Some(&url),
-            "an http:// or https:// URL",
-        )),
-    }
-}
-
-/// `DISPATCH_RATE`: messages per second, 0 (the default) for no limit.
-fn dispatch_rate(env: &Env<'_>) -> Result<Option<f64>, ConfigError> {
-    let Some(raw) = env.get("DISPATCH_RATE") else {
-        return Ok(None);
-    };
-    match raw.trim().parse::<f64>() {
-        Ok(0.0) => Ok(None),
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(Some(rate)),
-        _ => Err(ConfigError::new(
-            "DISPATCH_RATE",
-            Some(&raw),
-            "messages per second: 0 (no limit) or a positive number",
-        )),
-    }
-}
-
-/// A bearer token is sent in a header: visible ASCII only, or no client could present it.
-fn api_token(env: &Env<'_>) -> Result<Option<Secret<String>>, ConfigError> {
-    let token = env.secret("API_TOKEN");
-    if let Some(t) = &token
-        && !t.expose().bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(ConfigError::new(
-            "API_TOKEN",
-            None,
-            "visible ASCII characters without spaces",
-        ));
-    }
-    Ok(token)
-}
-
-fn signing_key(env: &Env<'_>) -> Result<Option<Secret<Vec<u8>>>, ConfigError> {
-    let Some(raw) = env.get("WEBHOOK_SECRET") else {
-        return Ok(None);
-    };
-    let expected = "whsec_ followed by base64 (Standard Webhooks secret)";
-    let encoded = raw
-        .trim()
-        .strip_prefix("whsec_")
-        .ok_or_else(|| ConfigError::new("WEBHOOK_SECRET", None, expected))?;
-    let key = base64::engine::general_purpose::STANDARD
-        .decode(encoded)
-        .map_err(|_| ConfigError::new("WEBHOOK_SECRET", None, expected))?;
-    if key.is_empty() {
-        return Err(ConfigError::new("WEBHOOK_SECRET", None, expected));
-    }
-    Ok(Some(Secret::new(key)))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Settings::from_lookup(&|k| map.get(k).cloned())
-    }
-
-    #[test]
-    fn defaults_work_for_local_use() {
-        let s = settings(&[]).unwrap();
-        assert_eq!(s.listen_addr.port(), 8080);
-        assert_eq!(s.scheduler.batch_size, 2);
-        assert_eq!(s.scheduler.interval, Duration::from_secs(120));
-        assert_eq!(s.producer.interval, Duration::from_secs(30));
-        assert_eq!(s.retry.max_attempts(), 5);
-        assert_eq!(s.content_max_chars, 160);
-        assert_eq!(s.cache.ttl, Duration::from_secs(86_400));
-        assert!(s.producer.enabled);
-        assert_eq!(s.database.url, DatabaseUrl::Sqlite("herald.db".into()));
-        assert!(s.cache.url.is_none());
-        assert!(s.webhook.url.is_none());
-        assert_eq!(s.webhook.sink_addr.port(), 9090);
-    }
-
-    #[test]
-    fn database_url_chooses_the_store() {
-        let url = |raw: &str| settings(&[("DATABASE_URL", raw)]).map(|s| s.database.url);
-        assert_eq!(
-            url("sqlite:///var/lib/herald/q.db").unwrap(),
-            DatabaseUrl::Sqlite("/var/lib/herald/q.db".into())
-        );
-        assert_eq!(
-            url("sqlite:data/q.db").unwrap(),
-            DatabaseUrl::Sqlite("data/q.db".into())
-        );
-        assert!(matches!(
-            url("postgresql://u:p@h/db").unwrap(),
-            DatabaseUrl::Postgres(_)
-        ));
-        for bad in ["mysql://u:secret@h/db", "sqlite://", "herald.db"] {
-            let err = url(bad).unwrap_err();
-            assert_eq!(err.var, "DATABASE_URL");
-            let text = err.to_string();
-            assert!(
-                text.contains("sqlite://PATH") && !text.contains("secret"),
-                "{text}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_bad_secret_is_refused_without_echoing_it() {
-        let err = settings(&[("WEBHOOK_SECRET", "not-a-secret")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("WEBHOOK_SECRET") && !err.contains("not-a-secret"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn the_lease_must_outlast_the_webhook_timeout() {
-        let err = settings(&[("WEBHOOK_TIMEOUT", "30s"), ("LEASE_DURATION", "20s")]).unwrap_err();
-        assert_eq!(err.var, "LEASE_DURATION");
-    }
-
-    #[test]
-    fn an_api_token_is_trimmed_and_one_with_inner_spaces_is_refused() {
-        let s = settings(&[("API_TOKEN", "  s3cret\n")]).unwrap();
-        assert_eq!(s.api_token.unwrap().expose(), "s3cret");
-        let err = settings(&[("API_TOKEN", "two words")]).unwrap_err();
-        assert_eq!(err.var, "API_TOKEN");
-        assert!(!err.to_string().contains("two words"), "{err}");
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        for (var, value) in [
-            ("BATCH_SIZE", "many"),
-            ("WEBHOOK_URL", "ftp://x"),
-            ("LOG_FORMAT", "xml"),
-            ("PRODUCER_ENABLED", "perhaps"),
-            ("LISTEN_ADDR", "here"),
-            ("SINK_ADDR", "there"),
-            ("CACHE_MAX_ENTRIES", "0"),
-            ("SCHEDULER_INTERVAL", "2 fortnights"),
-            ("DISPATCH_MODE", "eventually"),
-            ("DISPATCH_RATE", "-5"),
-            ("DISPATCH_RATE", "fast"),
-        ] {
-            let err = settings(&[(var, value)]).unwrap_err();
-            assert_eq!(err.var, var);
-        }
-    }
-}
+mod tests;

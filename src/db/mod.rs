@@ -6,6 +6,7 @@
 mod history;
 mod listen;
 mod models;
+mod open;
 mod pg;
 mod pool;
 mod queries;
@@ -23,6 +24,7 @@ pub use models::{
     AttemptRecord, AttemptRow, Claim, FinishResult, ListFilter, MessageRecord, NewMessage,
     NextState, Page, Recorded, StatusCounts,
 };
+pub use open::open;
 pub use pg::PgStore;
 pub use sqlite::{OpenError, SqliteStore, lock_path};
 

@@ -10,6 +10,7 @@ mod chromium;
 mod cli;
 mod continuous;
 mod contract;
+mod contract_queue;
 mod dashboard;
 mod delivery;
 mod dispatch;

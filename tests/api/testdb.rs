@@ -8,6 +8,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use herald::db::{MessageStore, PgStore, SqliteStore};
+
 use crate::helpers::pg_base;
 
 /// Which store a test runs on.
@@ -173,4 +175,22 @@ impl Drop for TestDb {
             }
         }
     }
+}
+
+/// A fresh store of the given kind, migrated, called directly (no application around it).
+pub fn open_store(backend: Backend) -> (TestDb, Box<dyn MessageStore>) {
+    let db = TestDb::on(backend);
+    let store: Box<dyn MessageStore> = match backend {
+        Backend::Postgres => {
+            let pg = PgStore::new(&db.url, 2, std::time::Duration::from_secs(5));
+            pg.migrate(160).unwrap();
+            Box::new(pg)
+        }
+        Backend::Sqlite => {
+            let sqlite = SqliteStore::open(&db.path(), 2).unwrap();
+            sqlite.migrate().unwrap();
+            Box::new(sqlite)
+        }
+    };
+    (db, store)
 }

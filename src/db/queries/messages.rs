@@ -2,7 +2,7 @@
 
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Double, Text};
+use diesel::sql_types::Text;
 use uuid::Uuid;
 
 use super::super::models::*;
@@ -238,73 +238,6 @@ pub fn cancel(conn: &mut PgConnection, id: Uuid) -> Result<MessageRecord, StoreE
         MessageStatus::Cancelled,
         false,
     )
-}
-
-#[derive(QueryableByName)]
-struct StatusCount {
-    #[diesel(sql_type = Text)]
-    status: String,
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-    #[diesel(sql_type = Double)]
-    oldest_due_age: f64,
-}
-
-pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
-    let rows: Vec<StatusCount> = diesel::sql_query(
-        "SELECT status, count(*) AS n,
-                COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at)
-                    FILTER (WHERE status = 'pending' AND next_attempt_at <= now())), 0)::float8
-                    AS oldest_due_age
-         FROM messages GROUP BY status",
-    )
-    .load(conn)?;
-    let mut counts = StatusCounts::default();
-    for row in rows {
-        let slot = match row.status.parse() {
-            Ok(MessageStatus::Pending) => &mut counts.pending,
-            Ok(MessageStatus::Sending) => &mut counts.sending,
-            Ok(MessageStatus::Sent) => &mut counts.sent,
-            Ok(MessageStatus::Failed) => &mut counts.failed,
-            Ok(MessageStatus::Cancelled) | Err(_) => &mut counts.cancelled,
-        };
-        *slot = row.n;
-        counts.oldest_due_age_seconds = counts.oldest_due_age_seconds.max(row.oldest_due_age);
-    }
-    #[derive(QueryableByName)]
-    struct Recent {
-        #[diesel(sql_type = BigInt)]
-        ok: i64,
-        #[diesel(sql_type = BigInt)]
-        failed: i64,
-    }
-    let recent: Recent = diesel::sql_query(
-        "SELECT count(*) FILTER (WHERE outcome = 'success') AS ok,
-                count(*) FILTER (WHERE outcome <> 'success') AS failed
-         FROM delivery_attempts WHERE started_at > now() - interval '1 minute'",
-    )
-    .get_result(conn)?;
-    counts.deliveries_last_minute = recent.ok;
-    counts.failures_last_minute = recent.failed;
-    Ok(counts)
-}
-
-pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool, StoreError> {
-    #[derive(QueryableByName)]
-    struct Overdue {
-        #[diesel(sql_type = diesel::sql_types::Bool)]
-        overdue: bool,
-    }
-    // Both halves walk a partial index from its low end.
-    let found: Overdue = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending'
-                          AND next_attempt_at < now() - $1 * interval '1 millisecond')
-             OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending'
-                          AND lease_expires_at < now() - $1 * interval '1 millisecond') AS overdue",
-    )
-    .bind::<BigInt, _>(by.as_millis().min(i64::MAX as u128) as i64)
-    .get_result(conn)?;
-    Ok(found.overdue)
 }
 
 /// Makes the database enforce `CONTENT_MAX_CHARS`. Existing rows are not re-checked (`NOT VALID`),

@@ -5,9 +5,9 @@ mod history;
 mod messages;
 mod queue;
 
-pub(super) use history::history;
+pub(super) use history::{counts, history, overdue};
 pub(super) use messages::{
-    announce_due, cancel, counts, get, insert, insert_batch, insert_idempotent, list, overdue,
-    retry, sync_content_limit,
+    announce_due, cancel, get, insert, insert_batch, insert_idempotent, list, retry,
+    sync_content_limit,
 };
 pub(super) use queue::{claim_due, finish, next_due, release};
