@@ -197,6 +197,19 @@ pub struct StatusCounts {
     pub failures_last_minute: i64,
 }
 
+impl StatusCounts {
+    /// Sets the count of the status a row names (the CHECK constraint admits only known ones).
+    pub fn set(&mut self, status: &str, n: i64) {
+        *match status.parse() {
+            Ok(MessageStatus::Pending) => &mut self.pending,
+            Ok(MessageStatus::Sending) => &mut self.sending,
+            Ok(MessageStatus::Sent) => &mut self.sent,
+            Ok(MessageStatus::Failed) => &mut self.failed,
+            Ok(MessageStatus::Cancelled) | Err(_) => &mut self.cancelled,
+        } = n;
+    }
+}
+
 #[derive(Debug, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = messages)]
 pub(super) struct MessageRow {

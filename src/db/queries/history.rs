@@ -12,7 +12,6 @@ use diesel::sql_types::{BigInt, Double, Nullable, Text, Timestamptz};
 use super::super::StoreError;
 use super::super::history::HistoryBucket;
 use super::super::models::StatusCounts;
-use crate::domain::MessageStatus;
 
 /// A retryable attempt that is its message's last one, on a `failed` message, ended it: it
 /// counts as failed, not retried.
@@ -89,14 +88,7 @@ pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
     .load(conn)?;
     let mut counts = StatusCounts::default();
     for row in rows {
-        let slot = match row.status.parse() {
-            Ok(MessageStatus::Pending) => &mut counts.pending,
-            Ok(MessageStatus::Sending) => &mut counts.sending,
-            Ok(MessageStatus::Sent) => &mut counts.sent,
-            Ok(MessageStatus::Failed) => &mut counts.failed,
-            Ok(MessageStatus::Cancelled) | Err(_) => &mut counts.cancelled,
-        };
-        *slot = row.n;
+        counts.set(&row.status, row.n);
         counts.oldest_due_age_seconds = counts.oldest_due_age_seconds.max(row.oldest_due_age);
     }
     #[derive(QueryableByName)]

@@ -13,7 +13,6 @@ use super::super::StoreError;
 use super::super::history::{AttemptClass, HistoryBucket, bucketize};
 use super::super::models::StatusCounts;
 use super::rows::{millis, time};
-use crate::domain::MessageStatus;
 
 #[derive(QueryableByName)]
 struct Sample {
@@ -82,14 +81,7 @@ pub fn counts(conn: &mut SqliteConnection) -> Result<StatusCounts, StoreError> {
     .load(conn)?;
     let mut counts = StatusCounts::default();
     for row in rows {
-        let slot = match row.status.parse() {
-            Ok(MessageStatus::Pending) => &mut counts.pending,
-            Ok(MessageStatus::Sending) => &mut counts.sending,
-            Ok(MessageStatus::Sent) => &mut counts.sent,
-            Ok(MessageStatus::Failed) => &mut counts.failed,
-            Ok(MessageStatus::Cancelled) | Err(_) => &mut counts.cancelled,
-        };
-        *slot = row.n;
+        counts.set(&row.status, row.n);
         if let Some(due) = row.oldest_due {
             let age = (time(now) - time(due)).as_seconds_f64().max(0.0);
             counts.oldest_due_age_seconds = counts.oldest_due_age_seconds.max(age);
