@@ -108,19 +108,8 @@ async fn serve() -> anyhow::Result<()> {
 }
 
 async fn migrate() -> anyhow::Result<()> {
-    use herald::config::DatabaseUrl;
     let settings = settings()?;
-    let max_chars = settings.content_max_chars;
-    let applied = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
-        Ok(match &settings.database.url {
-            DatabaseUrl::Postgres(url) => {
-                herald::db::PgStore::new(url.expose(), 1, std::time::Duration::from_secs(5))
-                    .migrate(max_chars)?
-            }
-            DatabaseUrl::Sqlite(path) => herald::db::SqliteStore::open(path, 1)?.migrate()?,
-        })
-    })
-    .await??;
+    let (_, applied) = herald::db::open(&settings.database, settings.content_max_chars).await?;
     println!(
         "migrations applied: {}",
         if applied.is_empty() {

@@ -58,7 +58,7 @@ impl Application {
     /// Opens the store `DATABASE_URL` names and runs its migrations, picks the cache, binds the
     /// listener, starts the actors and the HTTP server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let store = crate::db::open(&settings.database, settings.content_max_chars).await?;
+        let (store, _) = crate::db::open(&settings.database, settings.content_max_chars).await?;
         let cache: Arc<dyn SentCache> = match &settings.cache.url {
             Some(url) => Arc::new(
                 RedisCache::new(url.expose(), &settings.cache.prefix)
