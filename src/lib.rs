@@ -17,6 +17,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod monitor;
+pub mod routing;
 pub mod sink;
 pub mod startup;
 pub mod telemetry;

@@ -3,7 +3,9 @@
 //! database or decides about retries.
 
 mod client;
+mod guard;
 mod signing;
 
 pub use client::{Delivery, WebhookClient};
+pub use guard::{GuardedResolver, NetworkGuard, is_special};
 pub use signing::sign;
