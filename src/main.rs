@@ -109,7 +109,7 @@ async fn serve() -> anyhow::Result<()> {
 
 async fn migrate() -> anyhow::Result<()> {
     let settings = settings()?;
-    let (_, applied) = herald::db::open(&settings.database, settings.content_max_chars).await?;
+    let (_, applied) = herald::db::open(&settings.database).await?;
     println!(
         "migrations applied: {}",
         if applied.is_empty() {

@@ -6,7 +6,7 @@ use prometheus::{
 };
 
 use crate::db::{Op, StatusCounts};
-use crate::domain::{MessageStatus, OutcomeKind};
+use crate::domain::{EventStatus, MessageStatus, OutcomeKind};
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -14,6 +14,8 @@ pub struct Metrics {
     pub messages: IntGaugeVec,
     pub oldest_due_age: prometheus::Gauge,
     pub deliveries: IntCounterVec,
+    pub endpoint_deliveries: IntCounterVec,
+    pub events: IntGaugeVec,
     pub delivery_latency: Histogram,
     pub webhook_duration: HistogramVec,
     pub claim_batch: Histogram,
@@ -48,7 +50,8 @@ impl Metrics {
         let metrics = Self {
             messages: register(
                 &r,
-                IntGaugeVec::new(Opts::new("messages", "Messages by status"), &["status"]).unwrap(),
+                IntGaugeVec::new(Opts::new("messages", "Deliveries by status"), &["status"])
+                    .unwrap(),
             ),
             oldest_due_age: register(
                 &r,
@@ -66,6 +69,25 @@ impl Metrics {
                         "Delivery attempts by outcome (success, retryable, permanent)",
                     ),
                     &["outcome"],
+                )
+                .unwrap(),
+            ),
+            endpoint_deliveries: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "endpoint_deliveries_total",
+                        "Delivery attempts by endpoint and outcome",
+                    ),
+                    &["endpoint", "outcome"],
+                )
+                .unwrap(),
+            ),
+            events: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new("events", "Events by rolled-up status"),
+                    &["status"],
                 )
                 .unwrap(),
             ),
@@ -158,6 +180,9 @@ impl Metrics {
         for status in MessageStatus::ALL {
             self.messages.with_label_values(&[status.as_str()]);
         }
+        for status in EventStatus::ALL {
+            self.events.with_label_values(&[status.as_str()]);
+        }
     }
 
     pub fn observe_counts(&self, counts: &StatusCounts) {
@@ -171,6 +196,16 @@ impl Metrics {
             self.messages.with_label_values(&[status]).set(n);
         }
         self.oldest_due_age.set(counts.oldest_due_age_seconds);
+        let e = &counts.events;
+        for (status, n) in [
+            ("pending", e.pending),
+            ("sent", e.sent),
+            ("failed", e.failed),
+            ("cancelled", e.cancelled),
+            ("unrouted", e.unrouted),
+        ] {
+            self.events.with_label_values(&[status]).set(n);
+        }
     }
 
     /// The Prometheus text exposition of every metric.

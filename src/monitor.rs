@@ -133,6 +133,21 @@ impl Monitor {
     }
 }
 
+impl crate::db::StoreObserver for Monitor {
+    fn failed(&self, operation: crate::db::Op, error: &crate::db::StoreError) {
+        self.metrics
+            .store_errors
+            .with_label_values(&[operation.as_str()])
+            .inc();
+        // Logged once when the failures start, with the cause chain.
+        self.database.failed(&chain(error));
+    }
+
+    fn succeeded(&self) {
+        self.database.succeeded();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

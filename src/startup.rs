@@ -21,7 +21,8 @@ use crate::config::{DispatchMode, Settings};
 use crate::db::Store;
 use crate::http::{self, AppState};
 use crate::monitor::Monitor;
-use crate::webhook::WebhookClient;
+use crate::routing::{self, Endpoints};
+use crate::webhook::{NetworkGuard, WebhookClient};
 
 pub struct Application {
     port: u16,
@@ -42,6 +43,10 @@ pub struct Handles {
     pub producer: Option<Addr<Producer>>,
     /// Wakes the dispatchers after writing work outside the API (tests, tools).
     pub wake: Wake,
+    /// The cached endpoint table.
+    pub endpoints: Endpoints,
+    /// Ends the poll that follows endpoint changes of other instances.
+    follow_stop: Arc<std::sync::atomic::AtomicBool>,
     server: ServerHandle,
     grace: Duration,
     stop: Arc<Notify>,
@@ -58,7 +63,7 @@ impl Application {
     /// Opens the store `DATABASE_URL` names and runs its migrations, picks the cache, binds the
     /// listener, starts the actors and the HTTP server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let (store, _) = crate::db::open(&settings.database, settings.content_max_chars).await?;
+        let (store, _) = crate::db::open(&settings.database).await?;
         let cache: Arc<dyn SentCache> = match &settings.cache.url {
             Some(url) => Arc::new(
                 RedisCache::new(url.expose(), &settings.cache.prefix)
@@ -93,19 +98,30 @@ impl Application {
                 Some(server)
             }
         };
-        let client = WebhookClient::new(settings.webhook.clone())
+        let guard = Arc::new(NetworkGuard::new(settings.webhook.allowed_networks.clone()));
+        let client = WebhookClient::new(settings.webhook.clone(), Arc::clone(&guard))
             .context("could not build the HTTP client")?;
         // A working dispatcher claims within an interval and finishes a delivery within the
         // longest attempt; twice the interval plus that is a fair wait before saying stalled.
         let stall_window = settings.scheduler.interval * 2 + client.max_attempt_duration();
         let monitor = Arc::new(Monitor::new(stall_window));
-        let store = store.observed_by(Arc::clone(&monitor));
+        let store = store.observed_by(Arc::clone(&monitor) as Arc<dyn crate::db::StoreObserver>);
+        let endpoints = Endpoints::default();
+        routing::write_default(&store, &settings.webhook)
+            .await
+            .context("could not write the endpoint default (WEBHOOK_URL)")?;
+        routing::reload(&store, &endpoints)
+            .await
+            .context("could not read the endpoints")?;
+        let follow_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        routing::follow(store.clone(), endpoints.clone(), Arc::clone(&follow_stop));
 
         let cache_writer =
             CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
         let sender = Sender::new(
             client,
             store.clone(),
+            endpoints.clone(),
             cache_writer.recipient(),
             Arc::clone(&monitor),
             settings.retry.clone(),
@@ -134,6 +150,7 @@ impl Application {
         let producer = settings.producer.enabled.then(|| {
             Producer::new(
                 store.clone(),
+                endpoints.clone(),
                 wake.clone(),
                 Arc::clone(&monitor),
                 settings.producer.clone(),
@@ -144,6 +161,8 @@ impl Application {
 
         let state = web::Data::new(AppState {
             store: store.clone(),
+            endpoints: endpoints.clone(),
+            guard,
             cache: Arc::clone(&cache),
             monitor: Arc::clone(&monitor),
             content_max_chars: settings.content_max_chars,
@@ -171,6 +190,8 @@ impl Application {
             sender,
             producer,
             wake,
+            endpoints,
+            follow_stop,
             server: server.handle(),
             grace: settings.shutdown_grace,
             stop: Arc::new(Notify::new()),
@@ -239,6 +260,8 @@ impl Handles {
         let (drained, _, ()) = tokio::join!(drain, stop, http);
         let drained = drained.unwrap_or(false);
         // Outcomes of finished deliveries are written by now (the drain waits for them).
+        self.follow_stop
+            .store(true, std::sync::atomic::Ordering::Release);
         self.store.close().await;
         if drained {
             tracing::info!("shutdown complete: every delivery finished");

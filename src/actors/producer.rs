@@ -1,8 +1,8 @@
 //! Producer: makes demo traffic. Every `PRODUCER_INTERVAL` it inserts `PRODUCER_BATCH` fake
 //! messages (Turkish mobile numbers in E.164, an English sentence cut to the content limit).
-//! State: the store and its settings. Receives: [`Produce`] (from its own timer, or a test).
-//! Also receives [`StopProducing`] (shutdown).
-//! Emits: rows in `messages` with status `pending`; nothing else.
+//! State: the store, the endpoint table it routes with, and its settings. Receives: [`Produce`]
+//! (from its own timer, or a test). Also receives [`StopProducing`] (shutdown).
+//! Emits: events of type `message` with a pending delivery per matching endpoint; nothing else.
 
 use std::sync::Arc;
 
@@ -16,9 +16,11 @@ use crate::config::ProducerSettings;
 use crate::db::{NewMessage, Op, Store, StoreError};
 use crate::domain::{Content, Recipient};
 use crate::monitor::Monitor;
+use crate::routing::Endpoints;
 
 pub struct Producer {
     store: Store,
+    endpoints: Endpoints,
     wake: Wake,
     monitor: Arc<Monitor>,
     settings: ProducerSettings,
@@ -28,6 +30,7 @@ pub struct Producer {
 impl Producer {
     pub fn new(
         store: Store,
+        endpoints: Endpoints,
         wake: Wake,
         monitor: Arc<Monitor>,
         settings: ProducerSettings,
@@ -35,6 +38,7 @@ impl Producer {
     ) -> Self {
         Self {
             store,
+            endpoints,
             wake,
             monitor,
             settings,
@@ -82,14 +86,22 @@ impl Handler<Produce> for Producer {
     type Result = ResponseFuture<Result<usize, StoreError>>;
 
     fn handle(&mut self, _: Produce, _: &mut Self::Context) -> Self::Result {
-        let batch: Vec<NewMessage> = (0..self.settings.batch)
+        let batch: Vec<_> = (0..self.settings.batch)
             .filter_map(|_| fake_message(self.content_max_chars))
+            .map(|m| {
+                let mut event = m.to_event();
+                event.routes = self.endpoints.route(&event.event_type, &[], &event.payload);
+                event
+            })
             .collect();
         let (store, wake) = (self.store.clone(), self.wake.clone());
         let monitor = Arc::clone(&self.monitor);
         Box::pin(async move {
-            match store.run(Op::Insert, move |s| s.insert(&batch)).await {
-                Ok(stored) => {
+            match store
+                .run(Op::Insert, move |s| s.insert_events(&batch, None))
+                .await
+            {
+                Ok(crate::db::Batch::Created(stored) | crate::db::Batch::Replayed(stored)) => {
                     wake.due();
                     monitor.metrics.produced.inc_by(stored.len() as u64);
                     tracing::debug!(count = stored.len(), "produced messages");

@@ -4,7 +4,7 @@
 //! Emits: one store call (one statement) per group; each caller gets its own row's result.
 //!
 //! A group is whatever has queued while the writers were busy, up to [`MAX_GROUP`], with as many
-//! groups written at once as the store takes with profit ([`parallel_writes`](crate::db::MessageStore::parallel_writes)):
+//! groups written at once as the store takes with profit ([`parallel_writes`](crate::db::Backend::parallel_writes)):
 //! nothing waits on purpose, so a lone outcome is written at once and a busy
 //! sender gets large groups. While the database fails, a group is retried until the earliest
 //! lease in it runs out; an outcome whose lease has run out is answered with the error (its
@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-#[allow(unused_imports)] // for the documentation link
-use crate::db::MessageStore;
 use crate::db::{FinishResult, Op, Recorded, Store, StoreError};
 
 /// The most outcomes one statement records.

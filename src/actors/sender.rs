@@ -1,5 +1,6 @@
-//! Sender: delivers claimed messages to the webhook.
-//! State: one shared webhook client, the store, the retry policy, a semaphore bounding the
+//! Sender: delivers claimed deliveries to their endpoints.
+//! State: one shared webhook client, the store, the endpoint table (URL, secret, headers and
+//! template of each endpoint), the retry policy, a semaphore bounding the
 //! deliveries in flight, and a draining flag (shutdown).
 //! Receives: [`Deliver`] (from the scheduler), [`Drain`] (shutdown).
 //! Emits: an attempt row and a guarded status update per delivery; [`RecordSent`] to the cache
@@ -16,10 +17,11 @@ use super::cache::RecordSent;
 use super::pace::Pace;
 use super::recorder::Recorder;
 use super::report::DeliveryReport;
-use crate::db::{AttemptRecord, Claim, FinishResult, Op, Recorded, Store};
-use crate::domain::{AttemptOutcome, Finish, OutcomeKind, RetryPolicy};
+use crate::db::{AttemptRecord, Claim, DEFAULT_ENDPOINT_ID, FinishResult, Op, Recorded, Store};
+use crate::domain::{AttemptOutcome, ErrorClass, Finish, OutcomeKind, RetryPolicy};
 use crate::monitor::Monitor;
-use crate::webhook::{Delivery, WebhookClient};
+use crate::routing::{Compiled, Endpoints, reload};
+use crate::webhook::{Body, Delivery, Target, WebhookClient};
 
 /// A delivery starts only if its claim has at least this much lease left beyond the longest
 /// attempt (the webhook timeout plus the bounded body read).
@@ -32,6 +34,7 @@ pub struct Sender {
 struct Deps {
     client: WebhookClient,
     store: Store,
+    endpoints: Endpoints,
     recorder: Recorder,
     cache: Recipient<RecordSent>,
     monitor: Arc<Monitor>,
@@ -45,9 +48,11 @@ struct Deps {
 }
 
 impl Sender {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: WebhookClient,
         store: Store,
+        endpoints: Endpoints,
         cache: Recipient<RecordSent>,
         monitor: Arc<Monitor>,
         policy: RetryPolicy,
@@ -60,6 +65,7 @@ impl Sender {
                 client,
                 recorder: Recorder::start(store.clone()),
                 store,
+                endpoints,
                 cache,
                 monitor,
                 policy,
@@ -173,11 +179,53 @@ async fn deliver_one(
             Err(_) => DeliveryReport::UNRECORDED,
         };
     }
-    let delivery = deps
-        .client
-        .deliver(&claim.id.to_string(), &claim.recipient, &claim.content)
-        .await;
+    let delivery = match prepare(deps, &claim).await {
+        Ok((endpoint, body)) => {
+            let target = Target {
+                url: &endpoint.row.url,
+                key: endpoint.key.as_deref(),
+                headers: &endpoint.row.headers,
+                guarded: endpoint.row.id != DEFAULT_ENDPOINT_ID,
+            };
+            deps.client
+                .deliver(&target, &claim.event_id.to_string(), body)
+                .await
+        }
+        Err(outcome) => Delivery {
+            outcome,
+            started_at: chrono::Utc::now(),
+            duration: Duration::ZERO,
+        },
+    };
     record(deps, claim, delivery).await
+}
+
+/// The claim's endpoint and the body it receives; a failure is the attempt's (permanent)
+/// outcome. An endpoint this instance has not seen yet is read from the store once.
+async fn prepare(deps: &Deps, claim: &Claim) -> Result<(Arc<Compiled>, Body), AttemptOutcome> {
+    let mut endpoint = deps.endpoints.get(claim.endpoint_id);
+    if endpoint.is_none() && reload(&deps.store, &deps.endpoints).await.is_ok() {
+        endpoint = deps.endpoints.get(claim.endpoint_id);
+    }
+    let fail = |class, detail: String| AttemptOutcome::Failed { class, detail };
+    let endpoint =
+        endpoint.ok_or_else(|| fail(ErrorClass::Request, "the endpoint was deleted".into()))?;
+    let payload: serde_json::Value = serde_json::from_str(&claim.payload).map_err(|e| {
+        fail(
+            ErrorClass::Request,
+            format!("stored payload is not JSON: {e}"),
+        )
+    })?;
+    let rendered = endpoint
+        .render(&claim.event_id.to_string(), &claim.event_type, &payload)
+        .map_err(|e| fail(ErrorClass::Template, e))?;
+    Ok((
+        endpoint,
+        Body {
+            bytes: rendered.body,
+            content_type: rendered.content_type,
+        },
+    ))
 }
 
 /// Record one attempt: its history row and what the retry policy makes of it, in one group
@@ -189,13 +237,13 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport
         duration,
     } = delivery;
     let kind = outcome.kind();
-    observe(deps, &outcome, duration);
+    observe(deps, &claim, &outcome, duration);
     let recorded = Recorded {
         attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
         finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),
         claim,
     };
-    let (id, created_at) = (recorded.claim.id, recorded.claim.created_at);
+    let (id, created_at) = (recorded.claim.event_id, recorded.claim.created_at);
     let finish = recorded.finish.clone();
     match deps.recorder.record(recorded).await {
         Ok(FinishResult::Applied { sent_at }) => {
@@ -229,10 +277,18 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport
 }
 
 /// The attempt's metrics, the webhook's health, and its log line.
-fn observe(deps: &Deps, outcome: &AttemptOutcome, duration: Duration) {
+fn observe(deps: &Deps, claim: &Claim, outcome: &AttemptOutcome, duration: Duration) {
     let kind = outcome.kind();
     let metrics = &deps.monitor.metrics;
     metrics.deliveries.with_label_values(&[kind.as_str()]).inc();
+    let name = deps
+        .endpoints
+        .get(claim.endpoint_id)
+        .map(|e| e.row.name.clone());
+    metrics
+        .endpoint_deliveries
+        .with_label_values(&[name.as_deref().unwrap_or("deleted"), kind.as_str()])
+        .inc();
     metrics
         .webhook_duration
         .with_label_values(&[kind.as_str()])

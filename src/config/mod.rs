@@ -54,6 +54,10 @@ pub struct CacheSettings {
 pub struct WebhookSettings {
     /// `None`: deliver to the built-in receiver started on `SINK_ADDR`.
     pub url: Option<String>,
+    /// `false` with `WEBHOOK_URL=none`: no endpoint `default`.
+    pub default_endpoint: bool,
+    /// `ENDPOINT_ALLOWED_NETWORKS`: internal addresses user endpoints may reach.
+    pub allowed_networks: Vec<ipnet::IpNet>,
     pub sink_addr: SocketAddr,
     pub auth_key: Option<Secret<String>>,
     /// The decoded key of a `whsec_<base64>` secret.
@@ -112,8 +116,16 @@ impl Settings {
             ConfigError::new("LISTEN_ADDR", Some(&listen), "host:port, e.g. 0.0.0.0:8080")
         })?;
 
+        let none = env
+            .get("WEBHOOK_URL")
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case("none"));
+        let allowed = env.string("ENDPOINT_ALLOWED_NETWORKS", "");
         let webhook = WebhookSettings {
-            url: webhook_url(&env)?,
+            url: if none { None } else { webhook_url(&env)? },
+            default_endpoint: !none,
+            allowed_networks: crate::webhook::NetworkGuard::parse_list(&allowed).map_err(
+                |why| ConfigError::new("ENDPOINT_ALLOWED_NETWORKS", Some(&allowed), why),
+            )?,
             sink_addr: {
                 let raw = env.string("SINK_ADDR", "127.0.0.1:9090");
                 raw.parse().map_err(|_| {

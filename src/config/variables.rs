@@ -28,7 +28,12 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "WEBHOOK_URL",
         "",
-        "Where messages are POSTed; unset: the built-in receiver",
+        "The endpoint `default` (every event type); unset: the built-in receiver; none: no default",
+    ),
+    (
+        "ENDPOINT_ALLOWED_NETWORKS",
+        "",
+        "CIDR list of internal addresses endpoints may reach (empty: none; default is exempt)",
     ),
     (
         "SINK_ADDR",

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::schema::{delivery_attempts, messages};
+use super::events::NewEvent;
+use super::schema::delivery_attempts;
 use crate::domain::{AttemptOutcome, Content, Finish, MessageStatus, OutcomeKind, Recipient};
 
 /// A message to create. `send_at` delays its first attempt.
@@ -33,35 +34,43 @@ impl NewMessage {
     }
 }
 
-/// A stored message, as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MessageRecord {
-    pub id: Uuid,
-    pub recipient: String,
-    pub content: String,
-    pub status: MessageStatus,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub message_id: Option<String>,
-    pub last_error: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+impl NewMessage {
+    /// The event a message is: type `message`, payload `{"to": recipient, "content": content}`
+    /// (in that order, so that the default body is the same bytes as before routing). Its
+    /// routes are left to the router.
+    pub fn to_event(&self) -> NewEvent {
+        let mut payload = serde_json::Map::new();
+        payload.insert("to".into(), self.recipient.as_str().into());
+        payload.insert("content".into(), self.content.as_str().into());
+        NewEvent {
+            id: self.id,
+            event_type: crate::domain::EventType::MESSAGE.to_owned(),
+            payload: serde_json::Value::Object(payload),
+            channels: Vec::new(),
+            send_at: self.send_at,
+            idempotency: self.idempotency.clone(),
+            routes: Vec::new(),
+        }
+    }
 }
 
-/// A claimed message: owned by this worker until `deadline` (a local monotonic instant, taken
+/// A claimed delivery: owned by this worker until `deadline` (a local monotonic instant, taken
 /// before the claim was made, so it never outlives the lease held in the database).
 #[derive(Debug, Clone)]
 pub struct Claim {
+    /// The delivery's id.
     pub id: Uuid,
     pub token: Uuid,
-    /// The number of this attempt since the message was created or last retried by hand (1 for
+    /// The number of this attempt since the delivery was created or last retried by hand (1 for
     /// the first): what the retry schedule counts.
     pub attempt: u32,
-    /// The number of this attempt in the message's whole history: never reused.
+    /// The number of this attempt in the delivery's whole history: never reused.
     pub number: u32,
-    pub recipient: String,
-    pub content: String,
+    pub event_id: Uuid,
+    pub endpoint_id: Uuid,
+    pub event_type: String,
+    /// The event's payload as JSON text.
+    pub payload: String,
     pub created_at: DateTime<Utc>,
     pub deadline: Instant,
 }
@@ -157,7 +166,7 @@ pub struct AttemptRow {
     #[serde(skip)]
     pub id: i64,
     #[serde(skip)]
-    pub message_id: Uuid,
+    pub delivery_id: Uuid,
     pub attempt: i32,
     pub started_at: DateTime<Utc>,
     pub duration_ms: i32,
@@ -167,21 +176,8 @@ pub struct AttemptRow {
     pub response_excerpt: Option<String>,
 }
 
-/// Which messages to list. `status: None` lists every status.
-#[derive(Debug, Clone)]
-pub struct ListFilter {
-    pub status: Option<MessageStatus>,
-    pub limit: u32,
-    pub offset: u64,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page {
-    pub messages: Vec<MessageRecord>,
-    pub total: i64,
-}
-
-/// Counts per status and the age of the oldest due message.
+/// Counts of deliveries per status (the queue), of events per status, and the age of the
+/// oldest due delivery.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct StatusCounts {
     pub pending: i64,
@@ -195,6 +191,30 @@ pub struct StatusCounts {
     pub deliveries_last_minute: i64,
     /// Unsuccessful attempts in the last minute, across every instance.
     pub failures_last_minute: i64,
+    /// Events per status.
+    pub events: EventCounts,
+}
+
+/// Events per rolled-up status.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct EventCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub unrouted: i64,
+}
+
+impl EventCounts {
+    pub fn set(&mut self, status: &str, n: i64) {
+        match status {
+            "pending" => self.pending = n,
+            "sent" => self.sent = n,
+            "failed" => self.failed = n,
+            "cancelled" => self.cancelled = n,
+            _ => self.unrouted = n,
+        }
+    }
 }
 
 impl StatusCounts {
@@ -205,30 +225,12 @@ impl StatusCounts {
             Ok(MessageStatus::Sending) => &mut self.sending,
             Ok(MessageStatus::Sent) => &mut self.sent,
             Ok(MessageStatus::Failed) => &mut self.failed,
-            Ok(MessageStatus::Cancelled) | Err(_) => &mut self.cancelled,
+            Ok(MessageStatus::Cancelled | MessageStatus::Unrouted) | Err(_) => &mut self.cancelled,
         } = n;
     }
 }
 
-#[derive(Debug, Queryable, Selectable, QueryableByName)]
-#[diesel(table_name = messages)]
-pub(super) struct MessageRow {
-    pub id: Uuid,
-    pub recipient: String,
-    pub content: String,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub message_id: Option<String>,
-    pub last_error: Option<String>,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub request_fingerprint: Option<String>,
-}
-
-/// What the claim returns of each row: only what a delivery needs. (`attempt_seq` is not in the
-/// diesel schema, which stops at 16 columns; the queue reads and writes it in SQL.)
+/// What the claim returns of each row: only what a delivery needs.
 #[derive(Debug, QueryableByName)]
 pub(super) struct ClaimRow {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
@@ -239,55 +241,16 @@ pub(super) struct ClaimRow {
     pub attempts: i32,
     #[diesel(sql_type = diesel::sql_types::Integer)]
     pub attempt_seq: i32,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub endpoint_id: Uuid,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub recipient: String,
+    pub event_type: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    pub content: String,
+    pub payload: String,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub next_attempt_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub created_at: DateTime<Utc>,
-}
-
-impl MessageRow {
-    pub(super) fn into_record(self) -> MessageRecord {
-        MessageRecord {
-            id: self.id,
-            recipient: self.recipient,
-            // The CHECK constraint admits only known statuses.
-            status: self.status.parse().unwrap_or(MessageStatus::Failed),
-            content: self.content,
-            attempts: self.attempts,
-            next_attempt_at: self.next_attempt_at,
-            message_id: self.message_id,
-            last_error: self.last_error,
-            sent_at: self.sent_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = messages)]
-pub(super) struct InsertMessage<'a> {
-    pub id: Uuid,
-    pub recipient: &'a str,
-    pub content: &'a str,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub idempotency_key: Option<&'a str>,
-    pub request_fingerprint: Option<&'a str>,
-}
-
-impl<'a> From<&'a NewMessage> for InsertMessage<'a> {
-    fn from(m: &'a NewMessage) -> Self {
-        Self {
-            id: m.id,
-            recipient: m.recipient.as_str(),
-            content: m.content.as_str(),
-            next_attempt_at: m.send_at,
-            idempotency_key: m.idempotency.as_ref().map(|(k, _)| k.as_str()),
-            request_fingerprint: m.idempotency.as_ref().map(|(_, f)| f.as_str()),
-        }
-    }
 }

@@ -13,17 +13,14 @@ const DB_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens the store `DATABASE_URL` names and applies its migrations; returns it and the
 /// versions applied (`herald serve` and `herald migrate` both start here).
-pub async fn open(
-    db: &DatabaseSettings,
-    content_max_chars: usize,
-) -> anyhow::Result<(Store, Vec<String>)> {
+pub async fn open(db: &DatabaseSettings) -> anyhow::Result<(Store, Vec<String>)> {
     let (pool_size, url) = (db.pool_size, db.url.clone());
     let store = tokio::task::spawn_blocking(move || -> anyhow::Result<(Store, Vec<String>)> {
         match &url {
             DatabaseUrl::Postgres(url) => {
                 let pg = PgStore::new(url.expose(), pool_size, DB_CONNECT_TIMEOUT);
                 let applied = pg
-                    .migrate(content_max_chars)
+                    .migrate()
                     .context("could not prepare the database (DATABASE_URL)")?;
                 Ok((Store::new(pg), applied))
             }

@@ -15,7 +15,10 @@ use uuid::Uuid;
 use super::history::HistoryBucket;
 use super::models::*;
 use super::pool::{self, PgPool};
-use super::{Batch, Inserted, MessageStore, StoreError, queries};
+use super::{
+    Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
+    EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
+};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// Serialises migrations when several instances start at once.
@@ -56,31 +59,23 @@ impl PgStore {
         result
     }
 
-    /// Runs pending migrations under an advisory lock, then makes the content-length constraint
-    /// match `content_max_chars`. Returns the versions applied.
-    pub fn migrate(&self, content_max_chars: usize) -> Result<Vec<String>, StoreError> {
-        self.with(|conn| Self::migrate_on(conn, content_max_chars))
+    /// Runs pending migrations under an advisory lock. Returns the versions applied.
+    pub fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        self.with(Self::migrate_on)
     }
 
-    fn migrate_on(
-        conn: &mut PgConnection,
-        content_max_chars: usize,
-    ) -> Result<Vec<String>, StoreError> {
+    fn migrate_on(conn: &mut PgConnection) -> Result<Vec<String>, StoreError> {
         diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(conn)?;
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
             .map_err(StoreError::Migration);
-        let synced = applied.and_then(|v| {
-            queries::sync_content_limit(conn, content_max_chars)?;
-            Ok(v)
-        });
         diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(conn)?;
-        synced
+        applied
     }
 }
 
-impl MessageStore for PgStore {
+impl Backend for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
@@ -95,22 +90,17 @@ impl MessageStore for PgStore {
         self.with(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
     }
 
-    fn insert(&self, new: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError> {
-        self.with(|c| queries::insert(c, new))
+    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
+        self.with(|c| {
+            Ok(
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
+                    .get_result(c)?,
+            )
+        })
     }
+}
 
-    fn insert_idempotent(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
-        self.with(|c| queries::insert_idempotent(c, new))
-    }
-
-    fn insert_batch(
-        &self,
-        new: &[NewMessage],
-        idempotency: Option<&(String, String)>,
-    ) -> Result<Batch, StoreError> {
-        self.with(|c| queries::insert_batch(c, new, idempotency))
-    }
-
+impl QueueStore for PgStore {
     fn claim_due(
         &self,
         limit: u32,
@@ -128,34 +118,6 @@ impl MessageStore for PgStore {
         self.with(|c| queries::release(c, claims))
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Page, StoreError> {
-        self.with(|c| queries::list(c, filter))
-    }
-
-    fn get(&self, id: Uuid) -> Result<(MessageRecord, Vec<AttemptRow>), StoreError> {
-        self.with(|c| queries::get(c, id))
-    }
-
-    fn retry(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
-        self.with(|c| queries::retry(c, id))
-    }
-
-    fn cancel(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
-        self.with(|c| queries::cancel(c, id))
-    }
-
-    fn counts(&self) -> Result<StatusCounts, StoreError> {
-        self.with(queries::counts)
-    }
-
-    fn history(
-        &self,
-        since: DateTime<Utc>,
-        bucket: Duration,
-    ) -> Result<Vec<HistoryBucket>, StoreError> {
-        self.with(|c| queries::history(c, since, bucket))
-    }
-
     fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
         self.with(|c| queries::overdue(c, by))
     }
@@ -163,6 +125,16 @@ impl MessageStore for PgStore {
     fn dispatch_active(&self) -> Result<bool, StoreError> {
         use super::schema::dispatch_state::dsl::*;
         self.with(|c| Ok(dispatch_state.select(active).first(c)?))
+    }
+
+    fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
+        use super::schema::dispatch_state::dsl::*;
+        self.with(|c| {
+            diesel::update(dispatch_state)
+                .set((active.eq(on), updated_at.eq(diesel::dsl::now)))
+                .execute(c)?;
+            Ok(())
+        })
     }
 
     fn announce_due(&self) -> Result<(), StoreError> {
@@ -176,23 +148,75 @@ impl MessageStore for PgStore {
     fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
         super::listen::spawn(self.url.clone(), wake, stop);
     }
+}
 
-    fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
-        use super::schema::dispatch_state::dsl::*;
-        self.with(|c| {
-            diesel::update(dispatch_state)
-                .set((active.eq(on), updated_at.eq(diesel::dsl::now)))
-                .execute(c)?;
-            Ok(())
-        })
+impl EventStore for PgStore {
+    fn insert_events(
+        &self,
+        events: &[NewEvent],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError> {
+        self.with(|c| queries::insert_events(c, events, idempotency))
     }
 
-    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
-        self.with(|c| {
-            Ok(
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>("now()"))
-                    .get_result(c)?,
-            )
-        })
+    fn insert_event(&self, event: &NewEvent) -> Result<Inserted, StoreError> {
+        self.with(|c| queries::insert_event(c, event))
+    }
+
+    fn list_events(&self, filter: &EventFilter) -> Result<EventPage, StoreError> {
+        self.with(|c| queries::list(c, filter))
+    }
+
+    fn get_event(&self, id: Uuid) -> Result<(EventRecord, Vec<AttemptRow>), StoreError> {
+        self.with(|c| queries::get(c, id))
+    }
+
+    fn retry(&self, scope: Scope) -> Result<EventRecord, StoreError> {
+        self.with(|c| queries::retry(c, scope))
+    }
+
+    fn cancel(&self, scope: Scope) -> Result<EventRecord, StoreError> {
+        self.with(|c| queries::cancel(c, scope))
+    }
+
+    fn counts(&self) -> Result<StatusCounts, StoreError> {
+        self.with(queries::counts)
+    }
+
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<HistoryBucket>, StoreError> {
+        self.with(|c| queries::history(c, since, bucket))
+    }
+}
+
+impl EndpointStore for PgStore {
+    fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
+        self.with(queries::endpoints)
+    }
+
+    fn create_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError> {
+        self.with(|c| queries::create_endpoint(c, endpoint))
+    }
+
+    fn update_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError> {
+        self.with(|c| queries::update_endpoint(c, endpoint))
+    }
+
+    fn delete_endpoint(&self, id: Uuid) -> Result<(), StoreError> {
+        self.with(|c| queries::delete_endpoint(c, id))
+    }
+
+    fn endpoint_activity(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, EndpointActivity)>, StoreError> {
+        self.with(|c| queries::activity(c, since))
+    }
+
+    fn endpoints_version(&self) -> Result<i64, StoreError> {
+        self.with(queries::endpoints_version)
     }
 }

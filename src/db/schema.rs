@@ -1,10 +1,8 @@
 //! Diesel table definitions, kept in step with `migrations/` by hand (reviewed with the SQL).
 
 diesel::table! {
-    messages (id) {
+    deliveries (id) {
         id -> Uuid,
-        recipient -> Text,
-        content -> Text,
         status -> Text,
         attempts -> Int4,
         next_attempt_at -> Timestamptz,
@@ -16,15 +14,16 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        idempotency_key -> Nullable<Text>,
-        request_fingerprint -> Nullable<Text>,
+        attempt_seq -> Int4,
+        event_id -> Uuid,
+        endpoint_id -> Uuid,
     }
 }
 
 diesel::table! {
     delivery_attempts (id) {
         id -> Int8,
-        message_id -> Uuid,
+        delivery_id -> Uuid,
         attempt -> Int4,
         started_at -> Timestamptz,
         duration_ms -> Int4,
@@ -43,5 +42,5 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(delivery_attempts -> messages (message_id));
-diesel::allow_tables_to_appear_in_same_query!(messages, delivery_attempts, dispatch_state);
+diesel::joinable!(delivery_attempts -> deliveries (delivery_id));
+diesel::allow_tables_to_appear_in_same_query!(deliveries, delivery_attempts, dispatch_state);

@@ -136,6 +136,9 @@ pub enum MessageStatus {
     Failed,
     /// Cancelled before it was sent; never sent.
     Cancelled,
+    /// A message no endpoint took (with `WEBHOOK_URL=none` and no other endpoint for it). Never
+    /// a delivery's status, so not in [`MessageStatus::ALL`].
+    Unrouted,
 }
 
 impl MessageStatus {
@@ -154,6 +157,7 @@ impl MessageStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
+            Self::Unrouted => "unrouted",
         }
     }
 }

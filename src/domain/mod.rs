@@ -5,10 +5,12 @@
 //! - [`AttemptOutcome`]: what one delivery attempt produced.
 //! - [`RetryPolicy`]: the pure decision "retry when, or give up", as a [`Finish`].
 
+mod event;
 mod message;
 mod outcome;
 mod retry;
 
+pub use event::{EndpointName, EventStatus, EventType, parse_channel};
 pub use message::{Content, MessageStatus, Recipient, ValidationError};
 pub use outcome::{AttemptOutcome, ErrorClass, OutcomeKind};
 pub use retry::{Finish, RetryPolicy};

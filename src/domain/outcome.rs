@@ -14,6 +14,8 @@ pub enum ErrorClass {
     Request,
     /// Anything else the HTTP client reported while talking to the webhook.
     Transport,
+    /// The endpoint's template could not render this event's body: retrying cannot help.
+    Template,
 }
 
 impl ErrorClass {
@@ -23,6 +25,7 @@ impl ErrorClass {
             Self::Connect => "connect",
             Self::Request => "request",
             Self::Transport => "transport",
+            Self::Template => "template",
         }
     }
 }
@@ -85,7 +88,7 @@ impl AttemptOutcome {
                 _ => OutcomeKind::Permanent,
             },
             Self::Failed {
-                class: ErrorClass::Request,
+                class: ErrorClass::Request | ErrorClass::Template,
                 ..
             } => OutcomeKind::Permanent,
             Self::Failed { .. } => OutcomeKind::Retryable,

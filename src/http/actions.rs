@@ -7,7 +7,8 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{MessageRecord, MessageStore, Op, StoreError};
+use crate::db::{Backend, EventRecord, MessageRecord, Op, Scope, StoreError};
+use crate::domain::EventType;
 
 /// A state change on one message, and what its 409 says when the message is elsewhere.
 struct Change {
@@ -15,7 +16,7 @@ struct Change {
     done: &'static str,
     /// The only status the change applies to.
     allowed: &'static str,
-    apply: fn(&dyn MessageStore, uuid::Uuid) -> Result<MessageRecord, StoreError>,
+    apply: fn(&dyn Backend, Scope) -> Result<EventRecord, StoreError>,
 }
 
 async fn change(
@@ -24,20 +25,30 @@ async fn change(
     change: Change,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(raw_id)?;
+    // Only events of type `message` are messages; and a refused change names the message's
+    // status as /messages shows it.
     let record = state
         .store
-        .run(Op::Change, move |s| (change.apply)(s, id))
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(status) => ApiError::Conflict(format!(
-                "message is {status}; only {} messages can be {}",
-                change.allowed, change.done
-            )),
-            other => other.into(),
-        })?;
+        .run(Op::Change, move |s| {
+            let (event, _) = s.get_event(id)?;
+            if event.event_type != EventType::MESSAGE {
+                return Err(StoreError::NotFound);
+            }
+            (change.apply)(s, Scope::Event(id)).map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    let status = MessageRecord::of(&event).status;
+                    StoreError::Conflict(format!(
+                        "message is {status}; only {} messages can be {}",
+                        change.allowed, change.done
+                    ))
+                }
+                other => other,
+            })
+        })
+        .await?;
     tracing::info!(message.id = %id, change = change.done, "message changed");
     state.wake.due();
-    Ok(HttpResponse::Ok().json(MessageView::from(record)))
+    Ok(HttpResponse::Ok().json(MessageView::from(MessageRecord::of(&record))))
 }
 
 /// Send a failed message again: back to `pending`, attempts reset, history kept.

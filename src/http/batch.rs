@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{HeadTooLarge, Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{Batch, NewMessage, Op};
+use crate::db::{Batch, MessageRecord, NewMessage, Op};
 
 /// The most messages one batch may hold.
 pub const BATCH_MAX: usize = 1000;
@@ -100,9 +100,13 @@ pub async fn create_batch(
             .collect();
         (key, print)
     });
+    let events: Vec<_> = messages
+        .iter()
+        .map(|m| state.routed(m.to_event()))
+        .collect();
     let stored = state
         .store
-        .run(Op::Insert, move |s| s.insert_batch(&messages, key.as_ref()))
+        .run(Op::Insert, move |s| s.insert_events(&events, key.as_ref()))
         .await?;
     state.wake.due();
     let (mut response, records) = match stored {
@@ -113,7 +117,10 @@ pub async fn create_batch(
             (response, records)
         }
     };
-    let messages: Vec<MessageView> = records.into_iter().map(MessageView::from).collect();
+    let messages: Vec<MessageView> = records
+        .iter()
+        .map(|r| MessageView::from(MessageRecord::of(r)))
+        .collect();
     Ok(response.json(BatchCreated {
         count: messages.len(),
         messages,

@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{Inserted, NewMessage, Op};
+use crate::db::{Inserted, MessageRecord, NewMessage, Op};
 use crate::domain::{Content, Recipient};
 
 const IDEMPOTENCY_KEY_MAX: usize = 255;
@@ -123,18 +123,19 @@ pub async fn create(
         let print = fingerprint(&message);
         message.idempotency = Some((key, print));
     }
+    let event = state.routed(message.to_event());
     let inserted = state
         .store
-        .run(Op::Insert, move |s| s.insert_idempotent(&message))
+        .run(Op::Insert, move |s| s.insert_event(&event))
         .await?;
     state.wake.due();
     match inserted {
         Inserted::Created(record) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/messages/{}", record.id)))
-            .json(MessageView::from(record))),
+            .json(MessageView::from(MessageRecord::of(&record)))),
         Inserted::Replayed(record) => Ok(HttpResponse::Ok()
             .insert_header(("Idempotent-Replayed", "true"))
-            .json(MessageView::from(record))),
+            .json(MessageView::from(MessageRecord::of(&record)))),
     }
 }
 

@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
-    actions, batch, create, dispatch, error, health, history, messages, responses, stats, views,
+    actions, batch, create, dispatch, endpoint_test, endpoint_views, endpoints, error,
+    event_actions, event_views, events, health, history, messages, responses, stats, views,
 };
 
 #[derive(OpenApi)]
@@ -21,18 +22,29 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     ),
     paths(
         messages::list, create::create, batch::create_batch, messages::get, actions::retry, actions::cancel,
+        events::create, events::create_batch, events::list, events::get, event_actions::retry,
+        event_actions::cancel, event_actions::retry_delivery, event_actions::cancel_delivery,
+        endpoints::create, endpoints::list, endpoints::get, endpoints::update, endpoints::delete,
+        endpoints::enable, endpoints::disable, endpoints::secret, endpoint_test::test,
         dispatch::start, dispatch::stop, stats::stats, history::history, health::health, health::metrics,
     ),
     components(schemas(
         error::ErrorBody, views::MessageView, views::MessageList, views::MessageDetail, views::AttemptView,
         views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
         create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, history::History, health::Health,
+        event_views::CreateEvent, event_views::CreateEvents, event_views::EventView, event_views::DeliveryView,
+        event_views::EventList, event_views::EventsCreated, crate::routing::EndpointInput,
+        endpoint_views::EndpointView, endpoint_views::EndpointCreated, endpoint_views::EndpointSecret,
+        endpoint_views::EndpointList, endpoint_views::TestEvent, endpoint_views::TestResult,
+        crate::routing::Reason, crate::db::EndpointActivity, crate::db::EventCounts,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
         responses::HeadTooLarge,
     )),
     tags(
-        (name = "messages", description = "Create, list, inspect, retry and cancel messages"),
+        (name = "events", description = "Route events to endpoints; list, inspect, retry and cancel them"),
+        (name = "endpoints", description = "Where events go: types, channels, a content filter and a payload template"),
+        (name = "messages", description = "Create, list, inspect, retry and cancel messages (events of type `message`)"),
         (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
         (name = "operations", description = "Health, statistics and metrics"),
     ),

@@ -70,3 +70,9 @@ pub fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw)
         .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not a message id (a UUID)")))
 }
+
+/// A UUID from the path; `what` names it in the error ("an event id").
+pub fn parse_uuid(raw: &str, what: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw)
+        .map_err(|_| ApiError::BadRequest(format!("'{raw}' is not {what} (a UUID)")))
+}

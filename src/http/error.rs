@@ -45,7 +45,7 @@ impl From<StoreError> for ApiError {
         match e {
             e @ StoreError::Unavailable(_) => Self::Unavailable(e),
             StoreError::NotFound => Self::NotFound("no message with this id".into()),
-            StoreError::Conflict(status) => Self::Conflict(format!("message is {status}")),
+            StoreError::Conflict(why) | StoreError::Duplicate(why) => Self::Conflict(why),
             StoreError::IdempotencyMismatch => {
                 Self::Conflict("Idempotency-Key was already used with a different request".into())
             }

@@ -12,8 +12,8 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{InvalidId, Unauthorized, Unavailable, UnknownId};
 use super::state::AppState;
 use super::views::{AttemptView, MessageDetail, MessageList, MessageView, StatusFilter};
-use crate::db::{ListFilter, Op};
-use crate::domain::MessageStatus;
+use crate::db::{EventFilter, MessageRecord, Op, StatusFilter as ByStatus, StoreError};
+use crate::domain::{EventType, MessageStatus};
 
 /// Query parameters of `GET /messages` (documented; parsed by hand for precise errors).
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,7 +31,8 @@ pub struct ListParams {
     status: Option<String>,
 }
 
-pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, ApiError> {
+/// Messages are the events of type `message`; their status is the queue's view of it.
+pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
     let limit = match query.get("limit") {
         None => 10,
         Some(raw) => raw
@@ -61,8 +62,9 @@ pub fn parse_list_filter(query: &HashMap<String, String>) -> Result<ListFilter, 
             )
         })?),
     };
-    Ok(ListFilter {
-        status,
+    Ok(EventFilter {
+        event_type: Some(EventType::MESSAGE.to_owned()),
+        status: status.map(ByStatus::Message),
         limit,
         offset,
     })
@@ -85,8 +87,15 @@ pub async fn list(
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_list_filter(&query)?;
-    let page = state.store.run(Op::Read, move |s| s.list(&filter)).await?;
-    let messages: Vec<MessageView> = page.messages.into_iter().map(MessageView::from).collect();
+    let page = state
+        .store
+        .run(Op::Read, move |s| s.list_events(&filter))
+        .await?;
+    let messages: Vec<MessageView> = page
+        .events
+        .iter()
+        .map(|e| MessageView::from(MessageRecord::of(e)))
+        .collect();
     Ok(HttpResponse::Ok().json(MessageList {
         count: messages.len(),
         total: page.total,
@@ -111,9 +120,12 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&id)?;
-    let (message, attempts) = state.store.run(Op::Read, move |s| s.get(id)).await?;
+    let (event, attempts) = state.store.run(Op::Read, move |s| s.get_event(id)).await?;
+    if event.event_type != EventType::MESSAGE {
+        return Err(StoreError::NotFound.into());
+    }
     Ok(HttpResponse::Ok().json(MessageDetail {
-        message: message.into(),
+        message: MessageRecord::of(&event).into(),
         delivery_attempts: attempts.into_iter().map(AttemptView::from).collect(),
     }))
 }
@@ -134,7 +146,7 @@ mod tests {
         let f = parse_list_filter(&q(&[])).unwrap();
         assert_eq!(
             (f.limit, f.offset, f.status),
-            (10, 0, Some(MessageStatus::Sent))
+            (10, 0, Some(ByStatus::Message(MessageStatus::Sent)))
         );
     }
 

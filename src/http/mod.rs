@@ -12,7 +12,13 @@ mod dashboard;
 mod dispatch;
 pub mod docs;
 mod edge;
+mod endpoint_test;
+mod endpoint_views;
+mod endpoints;
 pub mod error;
+mod event_actions;
+mod event_views;
+mod events;
 mod health;
 mod history;
 mod messages;
@@ -95,6 +101,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
             web::resource("/messages/{id}/retry").route(web::post().to(actions::retry)),
             "POST",
         ))
+        .configure(routing_routes)
         .service(api(
             web::resource("/stats").route(read().to(stats::stats)),
             "GET, HEAD",
@@ -105,4 +112,72 @@ pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
         ))
         .configure(dashboard::configure)
         .default_service(web::to(edge::not_found));
+}
+
+/// The event router's routes: `/events` and `/endpoints`.
+fn routing_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(api(
+        web::resource("/events")
+            .app_data(edge::json_config_with(events::EVENT_BODY_LIMIT))
+            .app_data(web::PayloadConfig::new(events::EVENT_BODY_LIMIT))
+            .route(read().to(events::list))
+            .route(web::post().to(events::create)),
+        "GET, HEAD, POST",
+    ))
+    .service(api(
+        web::resource("/events/batch")
+            .app_data(edge::json_config_with(events::EVENTS_BATCH_LIMIT))
+            .app_data(web::PayloadConfig::new(events::EVENTS_BATCH_LIMIT))
+            .route(web::post().to(events::create_batch)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/events/{id}")
+            .route(read().to(events::get))
+            .route(web::delete().to(event_actions::cancel)),
+        "GET, HEAD, DELETE",
+    ))
+    .service(api(
+        web::resource("/events/{id}/retry").route(web::post().to(event_actions::retry)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/events/{id}/deliveries/{delivery_id}")
+            .route(web::delete().to(event_actions::cancel_delivery)),
+        "DELETE",
+    ))
+    .service(api(
+        web::resource("/events/{id}/deliveries/{delivery_id}/retry")
+            .route(web::post().to(event_actions::retry_delivery)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/endpoints")
+            .route(read().to(endpoints::list))
+            .route(web::post().to(endpoints::create)),
+        "GET, HEAD, POST",
+    ))
+    .service(api(
+        web::resource("/endpoints/{id}")
+            .route(read().to(endpoints::get))
+            .route(web::patch().to(endpoints::update))
+            .route(web::delete().to(endpoints::delete)),
+        "GET, HEAD, PATCH, DELETE",
+    ))
+    .service(api(
+        web::resource("/endpoints/{id}/secret").route(read().to(endpoints::secret)),
+        "GET, HEAD",
+    ))
+    .service(api(
+        web::resource("/endpoints/{id}/enable").route(web::post().to(endpoints::enable)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/endpoints/{id}/disable").route(web::post().to(endpoints::disable)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/endpoints/{id}/test").route(web::post().to(endpoint_test::test)),
+        "POST",
+    ));
 }

@@ -7,11 +7,17 @@ use chrono::{DateTime, Utc};
 use crate::actors::continuous::Wake;
 use crate::cache::SentCache;
 use crate::config::Secret;
-use crate::db::Store;
+use crate::db::{NewEvent, Store};
 use crate::monitor::Monitor;
+use crate::routing::Endpoints;
+use crate::webhook::NetworkGuard;
 
 pub struct AppState {
     pub store: Store,
+    /// The cached endpoint table: routes events.
+    pub endpoints: Endpoints,
+    /// Checks endpoint URLs (`ENDPOINT_ALLOWED_NETWORKS`).
+    pub guard: Arc<NetworkGuard>,
     pub cache: Arc<dyn SentCache>,
     pub monitor: Arc<Monitor>,
     pub content_max_chars: usize,
@@ -21,6 +27,16 @@ pub struct AppState {
     pub wake: Wake,
     /// How this instance dispatches, as `/stats` shows it.
     pub dispatch: DispatchSettingsView,
+}
+
+impl AppState {
+    /// `event` with its routes: the enabled endpoints it matches now.
+    pub fn routed(&self, mut event: NewEvent) -> NewEvent {
+        event.routes = self
+            .endpoints
+            .route(&event.event_type, &event.channels, &event.payload);
+        event
+    }
 }
 
 /// This instance's dispatch settings.

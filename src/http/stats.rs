@@ -12,7 +12,10 @@ use crate::db::Op;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Stats {
+    /// Deliveries per status (with the one endpoint `default`, one per message).
     pub messages: StatusCountsView,
+    /// Events per rolled-up status.
+    pub events: crate::db::EventCounts,
     /// Seconds since the oldest due pending message became due (0 when none waits).
     pub oldest_due_age_seconds: f64,
     /// When this instance's scheduler last finished a tick.
@@ -49,6 +52,7 @@ pub struct LastMinute {
     responses(
         (status = 200, body = Stats, description = "Queue statistics",
          example = json!({"messages": {"pending": 3, "sending": 0, "sent": 120, "failed": 1, "cancelled": 0},
+                          "events": {"pending": 3, "sent": 118, "failed": 1, "cancelled": 0, "unrouted": 2},
                           "oldest_due_age_seconds": 12.5, "last_tick_at": "2026-11-22T10:00:00Z",
                           "dispatch": "active",
                           "dispatch_settings": {"mode": "interval", "interval_seconds": 120.0, "batch_size": 2,
@@ -72,6 +76,7 @@ pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
             failed: counts.failed,
             cancelled: counts.cancelled,
         },
+        events: counts.events.clone(),
         oldest_due_age_seconds: counts.oldest_due_age_seconds,
         last_tick_at: state.monitor.last_tick(),
         dispatch: if active { "active" } else { "inactive" }.into(),

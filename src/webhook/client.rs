@@ -3,9 +3,12 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
-use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use reqwest::header::{CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
+
+use super::guard::{GuardedResolver, NetworkGuard};
 use super::signing::sign;
 use crate::config::WebhookSettings;
 use crate::domain::{AttemptOutcome, ErrorClass};
@@ -27,29 +30,57 @@ pub struct Delivery {
     pub duration: Duration,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
-    to: &'a str,
-    content: &'a str,
+/// The bytes one delivery sends, and their media type.
+pub struct Body {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
+/// Where one delivery goes and how it is signed.
+pub struct Target<'a> {
+    pub url: &'a str,
+    /// The decoded signing key; `None` sends no `webhook-signature`.
+    pub key: Option<&'a [u8]>,
+    pub headers: &'a BTreeMap<String, String>,
+    /// A user's endpoint: connect only to addresses the SSRF guard permits. The operator's
+    /// `default` is not guarded.
+    pub guarded: bool,
 }
 
 #[derive(Clone)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    /// For `default`, the operator's own endpoint.
+    trusted: reqwest::Client,
+    /// For every other endpoint: its resolver answers only permitted addresses.
+    guarded: reqwest::Client,
     settings: WebhookSettings,
 }
 
 impl WebhookClient {
-    pub fn new(settings: WebhookSettings) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        settings: WebhookSettings,
+        guard: Arc<NetworkGuard>,
+    ) -> Result<Self, reqwest::Error> {
         // No overall timeout: `attempt` bounds the head by WEBHOOK_TIMEOUT and the body by
         // BODY_READ_TIMEOUT. Redirects are answers, never followed.
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
-            .pool_max_idle_per_host(settings.concurrency)
-            .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
+        let builder = || {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+                .pool_max_idle_per_host(settings.concurrency)
+                .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
+        };
+        let trusted = builder().build()?;
+        // No proxy for user endpoints: a proxy would resolve the host itself, past the guard.
+        let guarded = builder()
+            .no_proxy()
+            .dns_resolver(Arc::new(GuardedResolver::new(guard)))
             .build()?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            trusted,
+            guarded,
+            settings,
+        })
     }
 
     /// The longest one attempt can take: the head within the timeout, then the bounded body read.
@@ -57,11 +88,12 @@ impl WebhookClient {
         self.settings.timeout + BODY_READ_TIMEOUT
     }
 
-    /// POSTs one message. `webhook_id` is the same for every attempt of a message.
-    pub async fn deliver(&self, webhook_id: &str, to: &str, content: &str) -> Delivery {
+    /// POSTs one rendered body to `target`. `webhook_id` is the event's id: the same for every
+    /// attempt and every endpoint.
+    pub async fn deliver(&self, target: &Target<'_>, webhook_id: &str, body: Body) -> Delivery {
         let started_at = Utc::now();
         let clock = Instant::now();
-        let outcome = self.attempt(webhook_id, to, content).await;
+        let outcome = self.attempt(target, webhook_id, body).await;
         Delivery {
             outcome,
             started_at,
@@ -69,26 +101,33 @@ impl WebhookClient {
         }
     }
 
-    async fn attempt(&self, webhook_id: &str, to: &str, content: &str) -> AttemptOutcome {
-        let body = match serde_json::to_vec(&Body { to, content }) {
-            Ok(body) => body,
-            Err(e) => return failed(ErrorClass::Request, e.to_string()),
+    async fn attempt(&self, target: &Target<'_>, webhook_id: &str, body: Body) -> AttemptOutcome {
+        let Body {
+            bytes: body,
+            content_type,
+        } = body;
+        let Ok(content_type) = HeaderValue::from_str(&content_type) else {
+            return failed(
+                ErrorClass::Request,
+                "the template's content type is not a header value".into(),
+            );
         };
         let timestamp = Utc::now().timestamp();
-        let mut request = self
-            .http
-            .post(self.settings.url.as_deref().unwrap_or_default())
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        let http = if target.guarded {
+            &self.guarded
+        } else {
+            &self.trusted
+        };
+        let mut request = http
+            .post(target.url)
+            .header(CONTENT_TYPE, content_type)
             .header("webhook-id", webhook_id)
             .header("webhook-timestamp", timestamp.to_string());
-        if let Some(key) = &self.settings.auth_key {
-            request = request.header("x-ins-auth-key", key.expose().as_str());
+        for (name, value) in target.headers {
+            request = request.header(name.as_str(), value.as_str());
         }
-        if let Some(key) = &self.settings.signing_key {
-            request = request.header(
-                "webhook-signature",
-                sign(key.expose(), webhook_id, timestamp, &body),
-            );
+        if let Some(key) = target.key {
+            request = request.header("webhook-signature", sign(key, webhook_id, timestamp, &body));
         }
         let timeout = self.settings.timeout;
         let response = match tokio::time::timeout(timeout, request.body(body).send()).await {

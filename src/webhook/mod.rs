@@ -6,6 +6,6 @@ mod client;
 mod guard;
 mod signing;
 
-pub use client::{Delivery, WebhookClient};
+pub use client::{Body, Delivery, Target, WebhookClient};
 pub use guard::{GuardedResolver, NetworkGuard, is_special};
 pub use signing::sign;

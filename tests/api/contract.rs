@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
-use herald::db::{Batch, Inserted, ListFilter, StoreError};
-use herald::domain::{Finish, MessageStatus};
+use herald::db::{Batch, Inserted, MessageRecord, Scope, StoreError};
+use herald::domain::{EventStatus, Finish, MessageStatus};
+
+use crate::legacy::ListFilter;
 
 use crate::helpers::*;
 use crate::testdb::open_store as open;
@@ -54,7 +56,7 @@ async fn insert_and_idempotent_insert(backend: Backend) {
     let Batch::Replayed(replayed) = store.insert_batch(&again, Some(&key)).unwrap() else {
         panic!("replayed")
     };
-    let ids = |v: &[herald::db::MessageRecord]| v.iter().map(|m| m.id).collect::<Vec<_>>();
+    let ids = |v: &[herald::db::EventRecord]| v.iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(
         ids(&first),
         ids(&replayed),
@@ -116,10 +118,10 @@ async fn list_filters_pages_and_get_shows_the_history(backend: Backend) {
         })
         .unwrap();
     assert_eq!(sent.total, 1);
-    assert_eq!(sent.messages[0].id, claim.id);
+    assert_eq!(sent.messages[0].id, claim.event_id);
     assert!(sent.messages[0].sent_at.is_some());
     let (message, history) = store.get(stored[0].id).unwrap();
-    assert_eq!(message.id, claim.id);
+    assert_eq!(message.id, claim.event_id);
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].status_code, Some(202));
     assert_eq!(history[0].response_excerpt.as_deref(), Some("ok"));
@@ -138,11 +140,11 @@ async fn retry_and_cancel_change_only_the_states_they_allow(backend: Backend) {
         .try_into()
         .unwrap();
     let claim = store.claim_due(1, LEASE, "w").unwrap().remove(0);
-    assert_eq!(claim.id, a.id);
-    assert!(matches!(
-        store.cancel(a.id),
-        Err(StoreError::Conflict(MessageStatus::Sending))
-    ));
+    assert_eq!(claim.event_id, a.id);
+    assert!(
+        matches!(store.cancel(Scope::Event(a.id)), Err(StoreError::Conflict(ref why)) if why.contains("no delivery is pending")),
+        "a delivery in flight is not cancelled"
+    );
     store
         .finish(&[recorded(
             claim,
@@ -152,29 +154,29 @@ async fn retry_and_cancel_change_only_the_states_they_allow(backend: Backend) {
         )])
         .unwrap();
     assert!(matches!(
-        store.retry(b.id),
-        Err(StoreError::Conflict(MessageStatus::Pending))
+        store.retry(Scope::Event(b.id)),
+        Err(StoreError::Conflict(ref why)) if why == "event is pending; no delivery is failed"
     ));
-    let retried = store.retry(a.id).unwrap();
+    let retried = MessageRecord::of(&store.retry(Scope::Event(a.id)).unwrap());
     assert_eq!(
         (retried.status, retried.attempts),
         (MessageStatus::Pending, 0)
     );
-    let cancelled = store.cancel(b.id).unwrap();
-    assert_eq!(cancelled.status, MessageStatus::Cancelled);
+    let cancelled = store.cancel(Scope::Event(b.id)).unwrap();
+    assert_eq!(cancelled.status, EventStatus::Cancelled);
     assert!(matches!(
-        store.cancel(b.id),
-        Err(StoreError::Conflict(MessageStatus::Cancelled))
+        store.cancel(Scope::Event(b.id)),
+        Err(StoreError::Conflict(ref why)) if why == "event is cancelled; no delivery is pending"
     ));
     let again = store.claim_due(5, LEASE, "w").unwrap();
     assert_eq!(again.len(), 1, "a cancelled message is never claimed");
     assert_eq!(
-        (again[0].id, again[0].attempt, again[0].number),
+        (again[0].event_id, again[0].attempt, again[0].number),
         (a.id, 1, 2),
         "the schedule starts again, the history number goes on"
     );
     assert!(matches!(
-        store.retry(uuid::Uuid::new_v4()),
+        store.retry(Scope::Event(uuid::Uuid::new_v4())),
         Err(StoreError::NotFound)
     ));
 }

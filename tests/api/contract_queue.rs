@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use herald::db::ListFilter;
+use crate::legacy::ListFilter;
 use herald::domain::{Finish, MessageStatus};
 
 use crate::helpers::*;
@@ -21,13 +21,13 @@ async fn claims_are_leases_and_expired_ones_are_reclaimed(backend: Backend) {
         .claim_due(2, Duration::from_millis(300), "w1")
         .unwrap();
     assert_eq!(first.len(), 2);
-    assert_eq!(first[0].id, stored[0].id, "oldest due first");
+    assert_eq!(first[0].event_id, stored[0].id, "oldest due first");
     assert_eq!((first[0].attempt, first[0].number), (1, 1));
     assert_eq!(store.counts().unwrap().sending, 2);
     // Held: only the third is left.
     let second = store.claim_due(5, LEASE, "w2").unwrap();
     assert_eq!(
-        second.iter().map(|c| c.id).collect::<Vec<_>>(),
+        second.iter().map(|c| c.event_id).collect::<Vec<_>>(),
         vec![stored[2].id]
     );
     assert!(store.claim_due(5, LEASE, "w2").unwrap().is_empty());
@@ -116,7 +116,7 @@ async fn finish_applies_only_under_the_current_claim(backend: Backend) {
         panic!("a sent message has its time: {:?}", results[1])
     };
 
-    let (sent, history) = store.get(current.id).unwrap();
+    let (sent, history) = store.get(current.event_id).unwrap();
     assert_eq!(sent.status, MessageStatus::Sent);
     assert_eq!(sent.message_id.as_deref(), Some("wh-1"));
     // Both attempts on this message are kept: the stale one and the current one.
@@ -125,12 +125,12 @@ async fn finish_applies_only_under_the_current_claim(backend: Backend) {
         .map(|a| (a.attempt, a.outcome.as_str()))
         .collect();
     assert_eq!(outcomes, vec![(1, "permanent"), (2, "success")]);
-    let (pending, _) = store.get(retried.id).unwrap();
+    let (pending, _) = store.get(retried.event_id).unwrap();
     assert_eq!(pending.status, MessageStatus::Pending);
     assert_eq!(pending.last_error.as_deref(), Some("HTTP 503"));
     assert!(pending.next_attempt_at > chrono::Utc::now() + chrono::Duration::seconds(50));
     assert_eq!(
-        store.get(failed.id).unwrap().0.status,
+        store.get(failed.event_id).unwrap().0.status,
         MessageStatus::Failed
     );
     assert!(

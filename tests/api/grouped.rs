@@ -25,11 +25,11 @@ async fn a_stale_claim_in_a_group_is_refused_and_the_others_still_apply() {
     // The third claim was taken over: its token no longer matches.
     app.db
         .exec(&format!(
-            "UPDATE messages SET claim_token = gen_random_uuid() WHERE id = '{}'",
+            "UPDATE deliveries SET claim_token = gen_random_uuid() WHERE id = '{}'",
             claims[2].id
         ))
         .unwrap();
-    let stale_id = claims[2].id;
+    let stale_id = claims[2].event_id;
     let group = vec![
         recorded(
             claims.remove(0),
@@ -51,7 +51,7 @@ async fn a_stale_claim_in_a_group_is_refused_and_the_others_still_apply() {
             },
         ),
     ];
-    let ids: Vec<uuid::Uuid> = group.iter().map(|r| r.claim.id).collect();
+    let ids: Vec<uuid::Uuid> = group.iter().map(|r| r.claim.event_id).collect();
     let results = app
         .handles
         .store

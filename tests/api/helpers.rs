@@ -12,6 +12,7 @@ use herald::domain::{Content, MessageStatus, Recipient};
 use herald::{Application, Handles, Settings, ShutdownReport};
 use uuid::Uuid;
 
+pub use crate::legacy::MessageOps;
 use crate::receiver::TestWebhook;
 pub use crate::testdb::{Backend, TestDb};
 

@@ -21,6 +21,7 @@ mod hardening;
 mod helpers;
 mod history;
 mod http_edges;
+mod legacy;
 mod outage;
 mod pipeline;
 mod queue;

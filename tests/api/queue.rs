@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use herald::db::Op;
-use herald::db::{AttemptRecord, FinishResult, MessageStore, PgStore, Recorded};
+use herald::db::{
+    AttemptRecord, Backend as MessageStore, FinishResult, PgStore, QueueStore, Recorded,
+};
 use herald::domain::{Finish, MessageStatus, OutcomeKind};
 
 use crate::helpers::*;
@@ -164,21 +166,49 @@ async fn two_instances_on_one_database_send_each_message_exactly_once() {
 
 #[actix_rt::test]
 async fn the_database_itself_refuses_invalid_rows() {
-    let app = spawn_app_with(&[("CONTENT_MAX_CHARS", "20")]).await;
-    let insert = |recipient: &str, content: &str| {
+    let app = spawn_app().await;
+    let event = |event_type: &str, payload: &str| {
         app.db.exec(&format!(
-            "INSERT INTO messages (id, recipient, content) VALUES (gen_random_uuid(), '{recipient}', '{content}')"
+            "INSERT INTO events (id, type, payload) VALUES (gen_random_uuid(), '{event_type}', '{payload}')"
         ))
     };
-    assert!(insert("+905551234567", &"x".repeat(20)).is_ok());
+    assert!(event("order.created", r#"{"a": 1}"#).is_ok());
     assert!(
-        insert("+905551234567", &"x".repeat(21)).is_err(),
-        "content over CONTENT_MAX_CHARS"
+        event("order created", "{}").is_err(),
+        "a type outside [A-Za-z0-9._:-]"
     );
-    assert!(insert("+905551234567", "").is_err(), "empty content");
-    assert!(insert("905551234567", "hi").is_err(), "not E.164");
+    assert!(event("", "{}").is_err(), "an empty type");
     assert!(
-        app.db.exec("UPDATE messages SET status = 'lost'").is_err(),
-        "unknown status"
+        event("x", "[1]").is_err(),
+        "a payload that is not an object"
+    );
+    assert!(
+        app.db.exec("UPDATE events SET status = 'lost'").is_err(),
+        "unknown event status"
+    );
+    app.insert(1).await;
+    assert!(
+        app.db
+            .exec("UPDATE deliveries SET status = 'lost'")
+            .is_err(),
+        "unknown delivery status"
+    );
+    assert!(
+        app.db
+            .exec("UPDATE deliveries SET status = 'sending', claim_token = NULL")
+            .is_err(),
+        "sending without a lease"
+    );
+    assert!(
+        app.db
+            .exec("INSERT INTO endpoints (id, name, url) VALUES (gen_random_uuid(), 'Bad Name', 'http://x')")
+            .is_err(),
+        "an endpoint name outside [a-z0-9_-]"
+    );
+    assert!(
+        app.db
+            .exec("INSERT INTO endpoints (id, name, url) VALUES (gen_random_uuid(), 'default', 'http://x')")
+            .is_err(),
+        "a second live endpoint named default"
     );
 }

@@ -8,7 +8,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use herald::db::{MessageStore, PgStore, SqliteStore};
+use herald::db::{Backend as Store, PgStore, SqliteStore};
 
 use crate::helpers::pg_base;
 
@@ -104,7 +104,12 @@ impl TestDb {
     }
 
     pub fn count(&self, filter: &str) -> i64 {
-        let sql = format!("SELECT count(*) AS n FROM messages WHERE {filter}");
+        self.count_in("deliveries", filter)
+    }
+
+    /// Rows of `table` where `filter` holds.
+    pub fn count_in(&self, table: &str, filter: &str) -> i64 {
+        let sql = format!("SELECT count(*) AS n FROM {table} WHERE {filter}");
         let n: N = match self.backend {
             Backend::Postgres => diesel::sql_query(sql).get_result(&mut self.connect()),
             Backend::Sqlite => diesel::sql_query(sql).get_result(&mut self.connect_sqlite()),
@@ -122,23 +127,33 @@ impl TestDb {
         }
         let d: Digest = match self.backend {
             Backend::Postgres => diesel::sql_query(
-                "SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM messages m), '')
+                "SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM deliveries m), '')
+                     || coalesce((SELECT string_agg(e::text, '|' ORDER BY id) FROM events e), '')
+                     || coalesce((SELECT string_agg(p::text, '|' ORDER BY id) FROM endpoints p), '')
                      || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
                      || (SELECT active::text FROM dispatch_state)) AS digest",
             )
             .get_result(&mut self.connect()),
             Backend::Sqlite => diesel::sql_query(
-                "SELECT coalesce((SELECT group_concat(json_array(id, recipient, content, status,
+                "SELECT coalesce((SELECT group_concat(json_array(id, event_id, endpoint_id, status,
                             attempts, attempt_seq, next_attempt_at, claim_token, claimed_by,
                             lease_expires_at, message_id, last_error, sent_at, created_at,
-                            updated_at, idempotency_key, request_fingerprint), '|')
-                          FROM (SELECT * FROM messages ORDER BY id)), '')
-                     || coalesce((SELECT group_concat(json_array(id, message_id, attempt,
+                            updated_at), '|')
+                          FROM (SELECT * FROM deliveries ORDER BY id)), '')
+                     || coalesce((SELECT group_concat(json_array(id, type, payload, channels, status,
+                            send_at, sent_at, idempotency_key, request_fingerprint, created_at,
+                            updated_at), '|')
+                          FROM (SELECT * FROM events ORDER BY id)), '')
+                     || coalesce((SELECT group_concat(json_array(id, name, url, event_types, channels,
+                            filter, template, headers, secret, enabled, description, created_at,
+                            updated_at, deleted_at), '|')
+                          FROM (SELECT * FROM endpoints ORDER BY id)), '')
+                     || coalesce((SELECT group_concat(json_array(id, delivery_id, attempt,
                             started_at, duration_ms, outcome, status_code, error_class,
                             response_excerpt), '|')
                           FROM (SELECT * FROM delivery_attempts ORDER BY id)), '')
                      || coalesce((SELECT group_concat(idempotency_key || request_fingerprint
-                          || message_ids) FROM batch_requests), '')
+                          || event_ids) FROM batch_requests), '')
                      || (SELECT active FROM dispatch_state) AS digest",
             )
             .get_result(&mut self.connect_sqlite()),
@@ -178,12 +193,12 @@ impl Drop for TestDb {
 }
 
 /// A fresh store of the given kind, migrated, called directly (no application around it).
-pub fn open_store(backend: Backend) -> (TestDb, Box<dyn MessageStore>) {
+pub fn open_store(backend: Backend) -> (TestDb, Box<dyn Store>) {
     let db = TestDb::on(backend);
-    let store: Box<dyn MessageStore> = match backend {
+    let store: Box<dyn Store> = match backend {
         Backend::Postgres => {
             let pg = PgStore::new(&db.url, 2, std::time::Duration::from_secs(5));
-            pg.migrate(160).unwrap();
+            pg.migrate().unwrap();
             Box::new(pg)
         }
         Backend::Sqlite => {

@@ -25,7 +25,7 @@ SELECT floor(EXTRACT(EPOCH FROM a.started_at - $1) * 1000 / $2)::int8 AS idx,
                             AND a.attempt = m.attempt_seq)) AS failed,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY a.duration_ms)::float8 AS p50_ms,
        percentile_cont(0.99) WITHIN GROUP (ORDER BY a.duration_ms)::float8 AS p99_ms
-FROM delivery_attempts a JOIN messages m ON m.id = a.message_id
+FROM delivery_attempts a JOIN deliveries m ON m.id = a.delivery_id
 WHERE a.started_at >= $1
 GROUP BY idx ORDER BY idx";
 
@@ -83,7 +83,7 @@ pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
                 COALESCE(EXTRACT(EPOCH FROM now() - min(next_attempt_at)
                     FILTER (WHERE status = 'pending' AND next_attempt_at <= now())), 0)::float8
                     AS oldest_due_age
-         FROM messages GROUP BY status",
+         FROM deliveries GROUP BY status",
     )
     .load(conn)?;
     let mut counts = StatusCounts::default();
@@ -106,6 +106,18 @@ pub fn counts(conn: &mut PgConnection) -> Result<StatusCounts, StoreError> {
     .get_result(conn)?;
     counts.deliveries_last_minute = recent.ok;
     counts.failures_last_minute = recent.failed;
+    #[derive(QueryableByName)]
+    struct EventCount {
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let events: Vec<EventCount> =
+        diesel::sql_query("SELECT status, count(*) AS n FROM events GROUP BY status").load(conn)?;
+    for e in events {
+        counts.events.set(&e.status, e.n);
+    }
     Ok(counts)
 }
 
@@ -117,9 +129,9 @@ pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool,
     }
     // Both halves walk a partial index from its low end.
     let found: Overdue = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE status = 'pending'
+        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending'
                           AND next_attempt_at < now() - $1 * interval '1 millisecond')
-             OR EXISTS (SELECT 1 FROM messages WHERE status = 'sending'
+             OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'
                           AND lease_expires_at < now() - $1 * interval '1 millisecond') AS overdue",
     )
     .bind::<BigInt, _>(by.as_millis().min(i64::MAX as u128) as i64)

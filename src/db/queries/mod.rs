@@ -1,13 +1,18 @@
-//! SQL, one function per operation, each taking a connection. `queue` holds the claim/finish
-//! protocol; `messages` the reads and the API's state changes.
+//! SQL on PostgreSQL, one function per operation, each taking a connection. `queue` holds the
+//! claim/finish protocol; `events` and `changes` the events and the API's state changes;
+//! `endpoints` the endpoints; `history` the statistics.
 
+mod changes;
+mod endpoints;
+mod events;
 mod history;
-mod messages;
 mod queue;
 
-pub(super) use history::{counts, history, overdue};
-pub(super) use messages::{
-    announce_due, cancel, get, insert, insert_batch, insert_idempotent, list, retry,
-    sync_content_limit,
+pub(super) use changes::{cancel, get, retry};
+pub(super) use endpoints::{
+    activity, all as endpoints, create as create_endpoint, delete as delete_endpoint,
+    update as update_endpoint, version as endpoints_version,
 };
-pub(super) use queue::{claim_due, finish, next_due, release};
+pub(super) use events::{insert_event, insert_events, list};
+pub(super) use history::{counts, history, overdue};
+pub(super) use queue::{announce_due, claim_due, finish, next_due, release};

@@ -11,27 +11,31 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
 use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
+use super::changes::roll_up;
 
 /// Expired leases first, then pending rows by due time. Each half walks its partial index from
 /// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
 /// with an `OR`); rows locked by another claimer are skipped.
 const CLAIM_SQL: &str = "\
-WITH expired AS (
-    SELECT id FROM messages
+WITH disabled AS (
+    SELECT coalesce(array_agg(id), '{}') AS ids FROM endpoints WHERE NOT enabled
+), expired AS (
+    SELECT id FROM deliveries
     WHERE status = 'sending' AND lease_expires_at < now() AND (SELECT active FROM dispatch_state)
     ORDER BY lease_expires_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), pending AS (
-    SELECT id FROM messages
+    SELECT id FROM deliveries
     WHERE status = 'pending' AND next_attempt_at <= now() AND (SELECT active FROM dispatch_state)
+      AND NOT endpoint_id = ANY((SELECT ids FROM disabled)::uuid[])
     ORDER BY next_attempt_at, created_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), due AS (
     SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $1
 )
-UPDATE messages m
+UPDATE deliveries m
 SET status = 'sending',
     claim_token = gen_random_uuid(),
     claimed_by = $2,
@@ -39,10 +43,10 @@ SET status = 'sending',
     attempts = m.attempts + 1,
     attempt_seq = m.attempt_seq + 1,
     updated_at = now()
-FROM due
-WHERE m.id = due.id
-RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.recipient, m.content,
-          m.next_attempt_at, m.created_at";
+FROM due, events e
+WHERE m.id = due.id AND e.id = m.event_id
+RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
+          e.type AS event_type, e.payload::text AS payload, m.next_attempt_at, m.created_at";
 
 pub fn claim_due(
     conn: &mut PgConnection,
@@ -65,8 +69,10 @@ pub fn claim_due(
             token: r.claim_token,
             attempt: r.attempts as u32,
             number: r.attempt_seq as u32,
-            recipient: r.recipient,
-            content: r.content,
+            event_id: r.event_id,
+            endpoint_id: r.endpoint_id,
+            event_type: r.event_type,
+            payload: r.payload,
             created_at: r.created_at,
             deadline,
         })
@@ -81,12 +87,12 @@ WITH input AS (
         AS t(id, token, attempt, started_at, duration_ms, outcome, status_code, error_class,
              excerpt, next_status, after_ms, error, message_id)
 ), attempts AS (
-    INSERT INTO delivery_attempts (message_id, attempt, started_at, duration_ms, outcome,
+    INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome,
                                    status_code, error_class, response_excerpt)
     SELECT id, attempt, started_at, duration_ms, outcome, status_code, error_class, excerpt
     FROM input
 )
-UPDATE messages m
+UPDATE deliveries m
 SET status = i.next_status,
     claim_token = NULL,
     claimed_by = NULL,
@@ -100,7 +106,7 @@ SET status = i.next_status,
     sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
 FROM input i
 WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
-RETURNING m.id, i.token, m.sent_at";
+RETURNING m.id, i.token, m.sent_at, m.event_id";
 
 #[derive(QueryableByName)]
 struct Applied {
@@ -110,6 +116,8 @@ struct Applied {
     token: uuid::Uuid,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     sent_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    event_id: uuid::Uuid,
 }
 
 /// One statement for the whole group (atomic on its own): every attempt row inserted, every
@@ -125,27 +133,34 @@ pub fn finish(
     fn column<T>(group: &[Recorded], f: impl Fn(&Recorded) -> T) -> Vec<T> {
         group.iter().map(f).collect()
     }
-    let applied: Vec<Applied> = diesel::sql_query(FINISH_SQL)
-        .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
-        .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
-        .bind::<Array<Integer>, _>(column(group, |r| r.attempt.attempt as i32))
-        .bind::<Array<Timestamptz>, _>(column(group, |r| r.attempt.started_at))
-        .bind::<Array<Integer>, _>(column(group, |r| r.attempt.duration_ms as i32))
-        .bind::<Array<Text>, _>(column(group, |r| r.attempt.kind.as_str()))
-        .bind::<Array<Nullable<Integer>>, _>(column(group, |r| {
-            r.attempt.status_code.map(i32::from)
-        }))
-        .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
-        .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
-        .bind::<Array<Text>, _>(column(group, |r| r.next_state().status))
-        .bind::<Array<BigInt>, _>(column(group, |r| r.next_state().after_ms))
-        .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
-            r.next_state().error.map(str::to_owned)
-        }))
-        .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
-            r.next_state().message_id.map(str::to_owned)
-        }))
-        .load(conn)?;
+    let applied: Vec<Applied> = conn.transaction(|conn| {
+        let applied: Vec<Applied> = diesel::sql_query(FINISH_SQL)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
+            .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
+            .bind::<Array<Integer>, _>(column(group, |r| r.attempt.attempt as i32))
+            .bind::<Array<Timestamptz>, _>(column(group, |r| r.attempt.started_at))
+            .bind::<Array<Integer>, _>(column(group, |r| r.attempt.duration_ms as i32))
+            .bind::<Array<Text>, _>(column(group, |r| r.attempt.kind.as_str()))
+            .bind::<Array<Nullable<Integer>>, _>(column(group, |r| {
+                r.attempt.status_code.map(i32::from)
+            }))
+            .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
+            .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
+            .bind::<Array<Text>, _>(column(group, |r| r.next_state().status))
+            .bind::<Array<BigInt>, _>(column(group, |r| r.next_state().after_ms))
+            .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+                r.next_state().error.map(str::to_owned)
+            }))
+            .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+                r.next_state().message_id.map(str::to_owned)
+            }))
+            .load(conn)?;
+        let mut events: Vec<uuid::Uuid> = applied.iter().map(|a| a.event_id).collect();
+        events.sort_unstable();
+        events.dedup();
+        roll_up(conn, &events)?;
+        Ok::<_, StoreError>(applied)
+    })?;
     // By claim, not by message: one group can hold a stale claim's outcome and the current
     // claim's outcome for the same message.
     type Key = (uuid::Uuid, uuid::Uuid);
@@ -173,8 +188,8 @@ struct NextDue {
 pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
     let next: NextDue = diesel::sql_query(
         "SELECT ceil(EXTRACT(EPOCH FROM least(
-                    (SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'),
-                    (SELECT min(lease_expires_at) FROM messages WHERE status = 'sending')
+                    (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'),
+                    (SELECT min(lease_expires_at) FROM deliveries WHERE status = 'sending')
                         + interval '1 microsecond')
                  - now()) * 1000)::float8 AS ms",
     )
@@ -190,7 +205,7 @@ pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, Store
     let tokens: Vec<uuid::Uuid> = claims.iter().map(|c| c.token).collect();
     // One statement for the whole set; each row is still guarded by its own token.
     Ok(diesel::sql_query(
-        "UPDATE messages m
+        "UPDATE deliveries m
          SET status = 'pending', attempts = m.attempts - 1, attempt_seq = m.attempt_seq - 1,
              claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = now()
          FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
@@ -199,4 +214,10 @@ pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, Store
     .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
     .bind::<Array<diesel::sql_types::Uuid>, _>(tokens)
     .execute(conn)?)
+}
+
+/// Tells every listening dispatcher that work may be due.
+pub fn announce_due(conn: &mut PgConnection) -> Result<(), StoreError> {
+    diesel::sql_query("SELECT pg_notify('herald_due', '')").execute(conn)?;
+    Ok(())
 }

@@ -38,7 +38,7 @@ pub fn history(
                        OR (m.status = 'failed' AND a.attempt = m.attempt_seq) THEN 2
                      ELSE 1 END AS class
          FROM delivery_attempts AS a INDEXED BY delivery_attempts_started
-         CROSS JOIN messages AS m ON m.id = a.message_id
+         CROSS JOIN deliveries AS m ON m.id = a.delivery_id
          WHERE a.started_at >= ?1",
     )
     .bind::<BigInt, _>(millis(since))
@@ -75,7 +75,7 @@ pub fn counts(conn: &mut SqliteConnection) -> Result<StatusCounts, StoreError> {
         "SELECT status, count(*) AS n,
                 min(CASE WHEN status = 'pending' AND next_attempt_at <= ?1
                          THEN next_attempt_at END) AS oldest_due
-         FROM messages GROUP BY status",
+         FROM deliveries GROUP BY status",
     )
     .bind::<BigInt, _>(now)
     .load(conn)?;
@@ -103,5 +103,17 @@ pub fn counts(conn: &mut SqliteConnection) -> Result<StatusCounts, StoreError> {
     .get_result(conn)?;
     counts.deliveries_last_minute = recent.ok;
     counts.failures_last_minute = recent.failed;
+    #[derive(QueryableByName)]
+    struct EventCount {
+        #[diesel(sql_type = Text)]
+        status: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let events: Vec<EventCount> =
+        diesel::sql_query("SELECT status, count(*) AS n FROM events GROUP BY status").load(conn)?;
+    for e in events {
+        counts.events.set(&e.status, e.n);
+    }
     Ok(counts)
 }

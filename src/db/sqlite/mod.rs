@@ -3,8 +3,10 @@
 //! of in `busy_timeout`), and `DATABASE_POOL_SIZE` connections read beside it (WAL lets reads
 //! run while a write commits). Wake-ups are in-process: there is no second instance to tell.
 
+mod changes;
+mod endpoints;
+mod events;
 mod history;
-mod messages;
 mod open;
 mod queue;
 mod rows;
@@ -24,7 +26,10 @@ pub use open::{OpenError, lock_path};
 
 use super::history::HistoryBucket;
 use super::models::*;
-use super::{Batch, Inserted, MessageStore, StoreError};
+use super::{
+    Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
+    EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError,
+};
 
 pub struct SqliteStore {
     writer: Mutex<SqliteConnection>,
@@ -107,7 +112,7 @@ struct Active {
     active: i32,
 }
 
-impl MessageStore for SqliteStore {
+impl Backend for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
@@ -122,22 +127,23 @@ impl MessageStore for SqliteStore {
         self.read(|c| Ok(diesel::sql_query("SELECT 1").execute(c).map(drop)?))
     }
 
-    fn insert(&self, new: &[NewMessage]) -> Result<Vec<MessageRecord>, StoreError> {
-        self.write(|c| c.immediate_transaction(|c| messages::insert(c, new)))
+    /// Waits for the write in progress, folds the WAL into the file, and releases the lock, so
+    /// that the next owner (a restart) finds one complete file.
+    fn close(&self) {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn) {
+            tracing::warn!(error = %e, "could not checkpoint the SQLite WAL at shutdown");
+        }
+        self.owner.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
-    fn insert_idempotent(&self, new: &NewMessage) -> Result<Inserted, StoreError> {
-        self.write(|c| messages::insert_idempotent(c, new))
+    /// This process is the only writer: its clock is the store's clock.
+    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
+        Ok(Utc::now())
     }
+}
 
-    fn insert_batch(
-        &self,
-        new: &[NewMessage],
-        idempotency: Option<&(String, String)>,
-    ) -> Result<Batch, StoreError> {
-        self.write(|c| messages::insert_batch(c, new, idempotency))
-    }
-
+impl QueueStore for SqliteStore {
     fn claim_due(
         &self,
         limit: u32,
@@ -155,20 +161,65 @@ impl MessageStore for SqliteStore {
         self.write(|c| queue::release(c, claims))
     }
 
-    fn list(&self, filter: &ListFilter) -> Result<Page, StoreError> {
-        self.read(|c| messages::list(c, filter))
+    fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
+        self.read(|c| queue::overdue(c, by))
     }
 
-    fn get(&self, id: Uuid) -> Result<(MessageRecord, Vec<AttemptRow>), StoreError> {
-        self.read(|c| c.transaction(|c| messages::get(c, id)))
+    fn dispatch_active(&self) -> Result<bool, StoreError> {
+        self.read(|c| {
+            let row: Active =
+                diesel::sql_query("SELECT active FROM dispatch_state").get_result(c)?;
+            Ok(row.active != 0)
+        })
     }
 
-    fn retry(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
-        self.write(|c| messages::retry(c, id))
+    fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
+        self.write(|c| {
+            diesel::sql_query("UPDATE dispatch_state SET active = ?1, updated_at = ?2")
+                .bind::<Integer, _>(i32::from(on))
+                .bind::<BigInt, _>(rows::millis(Utc::now()))
+                .execute(c)?;
+            Ok(())
+        })
     }
 
-    fn cancel(&self, id: Uuid) -> Result<MessageRecord, StoreError> {
-        self.write(|c| messages::cancel(c, id))
+    /// One process: the local wake-up already told the only dispatcher.
+    fn announce_due(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn next_due(&self) -> Result<Option<Duration>, StoreError> {
+        self.read(queue::next_due)
+    }
+}
+
+impl EventStore for SqliteStore {
+    fn insert_events(
+        &self,
+        new: &[NewEvent],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError> {
+        self.write(|c| events::insert_events(c, new, idempotency))
+    }
+
+    fn insert_event(&self, new: &NewEvent) -> Result<Inserted, StoreError> {
+        self.write(|c| events::insert_event(c, new))
+    }
+
+    fn list_events(&self, filter: &EventFilter) -> Result<EventPage, StoreError> {
+        self.read(|c| c.transaction(|c| events::list(c, filter)))
+    }
+
+    fn get_event(&self, id: Uuid) -> Result<(EventRecord, Vec<AttemptRow>), StoreError> {
+        self.read(|c| c.transaction(|c| changes::get(c, id)))
+    }
+
+    fn retry(&self, scope: Scope) -> Result<EventRecord, StoreError> {
+        self.write(|c| changes::retry(c, scope))
+    }
+
+    fn cancel(&self, scope: Scope) -> Result<EventRecord, StoreError> {
+        self.write(|c| changes::cancel(c, scope))
     }
 
     fn counts(&self) -> Result<StatusCounts, StoreError> {
@@ -182,50 +233,33 @@ impl MessageStore for SqliteStore {
     ) -> Result<Vec<HistoryBucket>, StoreError> {
         self.read(|c| history::history(c, since, bucket))
     }
+}
 
-    fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
-        self.read(|c| queue::overdue(c, by))
+impl EndpointStore for SqliteStore {
+    fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError> {
+        self.read(endpoints::all)
     }
 
-    fn dispatch_active(&self) -> Result<bool, StoreError> {
-        self.read(|c| {
-            let row: Active =
-                diesel::sql_query("SELECT active FROM dispatch_state").get_result(c)?;
-            Ok(row.active != 0)
-        })
+    fn create_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError> {
+        self.write(|c| endpoints::create(c, endpoint))
     }
 
-    /// One process: the local wake-up already told the only dispatcher.
-    fn announce_due(&self) -> Result<(), StoreError> {
-        Ok(())
+    fn update_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError> {
+        self.write(|c| endpoints::update(c, endpoint))
     }
 
-    fn next_due(&self) -> Result<Option<Duration>, StoreError> {
-        self.read(queue::next_due)
+    fn delete_endpoint(&self, id: Uuid) -> Result<(), StoreError> {
+        self.write(|c| endpoints::delete(c, id))
     }
 
-    fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
-        self.write(|c| {
-            diesel::sql_query("UPDATE dispatch_state SET active = ?1, updated_at = ?2")
-                .bind::<Integer, _>(i32::from(on))
-                .bind::<BigInt, _>(rows::millis(Utc::now()))
-                .execute(c)?;
-            Ok(())
-        })
+    fn endpoint_activity(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, EndpointActivity)>, StoreError> {
+        self.read(|c| endpoints::activity(c, since))
     }
 
-    /// Waits for the write in progress, folds the WAL into the file, and releases the lock, so
-    /// that the next owner (a restart) finds one complete file.
-    fn close(&self) {
-        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        if let Err(e) = diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut *conn) {
-            tracing::warn!(error = %e, "could not checkpoint the SQLite WAL at shutdown");
-        }
-        self.owner.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-
-    /// This process is the only writer: its clock is the store's clock.
-    fn now(&self) -> Result<DateTime<Utc>, StoreError> {
-        Ok(Utc::now())
+    fn endpoints_version(&self) -> Result<i64, StoreError> {
+        self.read(endpoints::version)
     }
 }

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::super::StoreError;
 use super::super::models::{Claim, FinishResult, Recorded};
+use super::changes::roll_up;
 use super::rows::{ClaimRow, millis, time, uuid};
 use crate::domain::Finish;
 
@@ -21,21 +22,25 @@ use crate::domain::Finish;
 /// token serves the whole claim: a token is fresh for every claim, which is what the guard needs.
 const CLAIM_SQL: &str = "\
 WITH expired AS (
-    SELECT id FROM messages INDEXED BY messages_sending_lease
+    SELECT id FROM deliveries INDEXED BY deliveries_sending_lease
     WHERE status = 'sending' AND lease_expires_at < ?1
     ORDER BY lease_expires_at LIMIT ?2
 ), pending AS (
-    SELECT id FROM messages INDEXED BY messages_pending_due
+    SELECT id FROM deliveries INDEXED BY deliveries_pending_due
     WHERE status = 'pending' AND next_attempt_at <= ?1
+      AND endpoint_id NOT IN (SELECT id FROM endpoints WHERE enabled = 0)
     ORDER BY next_attempt_at, created_at LIMIT ?2
 ), due AS (
     SELECT id FROM (SELECT id FROM expired UNION ALL SELECT id FROM pending) LIMIT ?2
 )
-UPDATE messages
+UPDATE deliveries
 SET status = 'sending', claim_token = ?3, claimed_by = ?4, lease_expires_at = ?1 + ?5,
     attempts = attempts + 1, attempt_seq = attempt_seq + 1, updated_at = ?1
 WHERE id IN (SELECT id FROM due) AND (SELECT active FROM dispatch_state) = 1
-RETURNING id, attempts, attempt_seq, recipient, content, next_attempt_at, created_at";
+RETURNING id, attempts, attempt_seq, event_id, endpoint_id,
+          (SELECT type FROM events WHERE events.id = event_id) AS event_type,
+          (SELECT payload FROM events WHERE events.id = event_id) AS payload,
+          next_attempt_at, created_at";
 
 pub fn claim_due(
     conn: &mut SqliteConnection,
@@ -60,8 +65,10 @@ pub fn claim_due(
                 token,
                 attempt: r.attempts as u32,
                 number: r.attempt_seq as u32,
-                recipient: r.recipient,
-                content: r.content,
+                event_id: uuid(&r.event_id)?,
+                endpoint_id: uuid(&r.endpoint_id)?,
+                event_type: r.event_type,
+                payload: r.payload,
                 created_at: time(r.created_at),
                 deadline,
             })
@@ -70,35 +77,36 @@ pub fn claim_due(
 }
 
 const INSERT_ATTEMPTS_SQL: &str = "\
-INSERT INTO delivery_attempts (message_id, attempt, started_at, duration_ms, outcome,
+INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, outcome,
                                status_code, error_class, response_excerpt)
 SELECT value ->> 'id', value ->> 'attempt', value ->> 'started_at', value ->> 'duration_ms',
        value ->> 'outcome', value ->> 'status_code', value ->> 'error_class', value ->> 'excerpt'
 FROM json_each(?1)";
 
 const FINISH_SQL: &str = "\
-UPDATE messages
+UPDATE deliveries
 SET status = i.next_status, claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
     updated_at = ?2,
     next_attempt_at = CASE WHEN i.next_status = 'pending' THEN ?2 + i.after_ms
-                           ELSE messages.next_attempt_at END,
+                           ELSE deliveries.next_attempt_at END,
     last_error = i.error,
-    message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE messages.message_id END,
-    sent_at = CASE WHEN i.next_status = 'sent' THEN ?2 ELSE messages.sent_at END
+    message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE deliveries.message_id END,
+    sent_at = CASE WHEN i.next_status = 'sent' THEN ?2 ELSE deliveries.sent_at END
 FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token,
              value ->> 'next_status' AS next_status, value ->> 'after_ms' AS after_ms,
              value ->> 'error' AS error, value ->> 'message_id' AS message_id
       FROM json_each(?1)) AS i
-WHERE messages.id = i.id AND messages.claim_token = i.token AND +messages.status = 'sending'";
+WHERE deliveries.id = i.id AND deliveries.claim_token = i.token
+  AND +deliveries.status = 'sending'";
 
 /// The claims of the group that still own their rows (read in the same transaction, before the
 /// update clears the tokens). Here and in the updates the group drives the join, row by row
 /// through the primary key (`CROSS JOIN`, and `+status` keeps the status index out of it).
 const OWNED_SQL: &str = "\
-SELECT messages.id AS id, messages.claim_token AS token
-FROM json_each(?1) AS i CROSS JOIN messages
-  ON messages.id = i.value ->> 'id' AND messages.claim_token = i.value ->> 'token'
-WHERE messages.status = 'sending'";
+SELECT deliveries.id AS id, deliveries.claim_token AS token, deliveries.event_id AS event_id
+FROM json_each(?1) AS i CROSS JOIN deliveries
+  ON deliveries.id = i.value ->> 'id' AND deliveries.claim_token = i.value ->> 'token'
+WHERE deliveries.status = 'sending'";
 
 #[derive(QueryableByName)]
 struct Owned {
@@ -106,6 +114,8 @@ struct Owned {
     id: String,
     #[diesel(sql_type = Text)]
     token: String,
+    #[diesel(sql_type = Text)]
+    event_id: String,
 }
 
 /// One transaction for the group: every attempt row stored, every status updated where its
@@ -131,7 +141,10 @@ pub fn finish(
             .bind::<Text, _>(&input)
             .bind::<BigInt, _>(now)
             .execute(conn)?;
-        Ok::<_, diesel::result::Error>(owned)
+        let events: std::collections::BTreeSet<&str> =
+            owned.iter().map(|o: &Owned| o.event_id.as_str()).collect();
+        roll_up(conn, events)?;
+        Ok::<_, StoreError>(owned)
     })?;
     // By claim, not by message: one group can hold a stale claim's outcome and the current
     // claim's outcome for the same message.
@@ -177,12 +190,12 @@ pub fn release(conn: &mut SqliteConnection, claims: &[Claim]) -> Result<usize, S
         .map(|c| json!({"id": c.id.to_string(), "token": c.token.to_string()}))
         .collect();
     Ok(diesel::sql_query(
-        "UPDATE messages
+        "UPDATE deliveries
          SET status = 'pending', attempts = attempts - 1, attempt_seq = attempt_seq - 1,
              claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = ?2
          FROM (SELECT value ->> 'id' AS id, value ->> 'token' AS token FROM json_each(?1)) AS c
-         WHERE messages.id = c.id AND messages.claim_token = c.token
-           AND +messages.status = 'sending'",
+         WHERE deliveries.id = c.id AND deliveries.claim_token = c.token
+           AND +deliveries.status = 'sending'",
     )
     .bind::<Text, _>(serde_json::Value::from(input).to_string())
     .bind::<BigInt, _>(millis(Utc::now()))
@@ -199,9 +212,9 @@ struct Earliest {
 
 fn earliest(conn: &mut SqliteConnection) -> Result<Earliest, StoreError> {
     Ok(diesel::sql_query(
-        "SELECT (SELECT min(next_attempt_at) FROM messages INDEXED BY messages_pending_due
+        "SELECT (SELECT min(next_attempt_at) FROM deliveries INDEXED BY deliveries_pending_due
                  WHERE status = 'pending') AS pending,
-                (SELECT min(lease_expires_at) FROM messages INDEXED BY messages_sending_lease
+                (SELECT min(lease_expires_at) FROM deliveries INDEXED BY deliveries_sending_lease
                  WHERE status = 'sending') AS lease",
     )
     .get_result(conn)?)

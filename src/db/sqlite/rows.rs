@@ -7,12 +7,13 @@ use diesel::sql_types::{BigInt, Integer, Nullable, Text};
 use uuid::Uuid;
 
 use super::super::StoreError;
-use super::super::models::{AttemptRow, MessageRecord};
-use crate::domain::MessageStatus;
+use super::super::events::{DeliveryRecord, EventRecord};
+use super::super::models::AttemptRow;
+use crate::domain::{EventStatus, MessageStatus};
 
-/// The columns [`MessageRow`] reads, in a `SELECT` or a `RETURNING`.
-pub const MESSAGE_COLUMNS: &str = "id, recipient, content, status, attempts, next_attempt_at, \
-     message_id, last_error, sent_at, created_at, updated_at, request_fingerprint";
+/// The columns [`EventRow`] reads.
+pub const EVENT_COLUMNS: &str =
+    "id, type, payload, channels, status, sent_at, created_at, updated_at, request_fingerprint";
 
 pub fn millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -27,14 +28,67 @@ pub fn uuid(text: &str) -> Result<Uuid, StoreError> {
         .map_err(|e| StoreError::Query(diesel::result::Error::DeserializationError(Box::new(e))))
 }
 
+fn json(text: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Query(diesel::result::Error::DeserializationError(Box::new(e))))
+}
+
 #[derive(QueryableByName)]
-pub struct MessageRow {
+pub struct EventRow {
     #[diesel(sql_type = Text)]
     pub id: String,
     #[diesel(sql_type = Text)]
-    pub recipient: String,
+    pub r#type: String,
     #[diesel(sql_type = Text)]
-    pub content: String,
+    pub payload: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub channels: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub sent_at: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    pub created_at: i64,
+    #[diesel(sql_type = BigInt)]
+    pub updated_at: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub request_fingerprint: Option<String>,
+}
+
+impl EventRow {
+    pub fn into_record(self, deliveries: Vec<DeliveryRecord>) -> Result<EventRecord, StoreError> {
+        Ok(EventRecord {
+            id: uuid(&self.id)?,
+            event_type: self.r#type,
+            payload: json(&self.payload)?,
+            channels: self
+                .channels
+                .and_then(|c| serde_json::from_str(&c).ok())
+                .unwrap_or_default(),
+            // The CHECK constraint admits only known statuses.
+            status: self.status.parse().unwrap_or(EventStatus::Failed),
+            sent_at: self.sent_at.map(time),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+            deliveries,
+        })
+    }
+}
+
+/// The columns [`DeliveryRow`] reads, from `deliveries d JOIN endpoints p`.
+pub const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.endpoint_id, p.name AS endpoint, d.status, \
+     d.attempts, d.next_attempt_at, d.message_id, d.last_error, d.sent_at, d.created_at, d.updated_at";
+
+#[derive(QueryableByName)]
+pub struct DeliveryRow {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub event_id: String,
+    #[diesel(sql_type = Text)]
+    pub endpoint_id: String,
+    #[diesel(sql_type = Text)]
+    pub endpoint: String,
     #[diesel(sql_type = Text)]
     pub status: String,
     #[diesel(sql_type = Integer)]
@@ -51,17 +105,15 @@ pub struct MessageRow {
     pub created_at: i64,
     #[diesel(sql_type = BigInt)]
     pub updated_at: i64,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub request_fingerprint: Option<String>,
 }
 
-impl MessageRow {
-    pub fn into_record(self) -> Result<MessageRecord, StoreError> {
-        Ok(MessageRecord {
+impl DeliveryRow {
+    pub fn into_record(self) -> Result<DeliveryRecord, StoreError> {
+        Ok(DeliveryRecord {
             id: uuid(&self.id)?,
-            recipient: self.recipient,
-            content: self.content,
-            // The CHECK constraint admits only known statuses.
+            event_id: uuid(&self.event_id)?,
+            endpoint_id: uuid(&self.endpoint_id)?,
+            endpoint: self.endpoint,
             status: self.status.parse().unwrap_or(MessageStatus::Failed),
             attempts: self.attempts,
             next_attempt_at: time(self.next_attempt_at),
@@ -74,16 +126,12 @@ impl MessageRow {
     }
 }
 
-pub fn records(rows: Vec<MessageRow>) -> Result<Vec<MessageRecord>, StoreError> {
-    rows.into_iter().map(MessageRow::into_record).collect()
-}
-
 #[derive(QueryableByName)]
 pub struct StoredAttempt {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
     #[diesel(sql_type = Text)]
-    pub message_id: String,
+    pub delivery_id: String,
     #[diesel(sql_type = Integer)]
     pub attempt: i32,
     #[diesel(sql_type = BigInt)]
@@ -104,7 +152,7 @@ impl StoredAttempt {
     pub fn into_row(self) -> Result<AttemptRow, StoreError> {
         Ok(AttemptRow {
             id: self.id,
-            message_id: uuid(&self.message_id)?,
+            delivery_id: uuid(&self.delivery_id)?,
             attempt: self.attempt,
             started_at: time(self.started_at),
             duration_ms: self.duration_ms,
@@ -126,9 +174,13 @@ pub struct ClaimRow {
     #[diesel(sql_type = Integer)]
     pub attempt_seq: i32,
     #[diesel(sql_type = Text)]
-    pub recipient: String,
+    pub event_id: String,
     #[diesel(sql_type = Text)]
-    pub content: String,
+    pub endpoint_id: String,
+    #[diesel(sql_type = Text)]
+    pub event_type: String,
+    #[diesel(sql_type = Text)]
+    pub payload: String,
     #[diesel(sql_type = BigInt)]
     pub next_attempt_at: i64,
     #[diesel(sql_type = BigInt)]

@@ -1,0 +1,188 @@
+//! Events and their deliveries as they cross the store boundary, and the message view that
+//! `/messages` derives from an event of type `message`.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::{EventStatus, MessageStatus};
+
+/// An event to store, with the endpoints it was routed to (one delivery each).
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    /// A JSON object.
+    pub payload: Value,
+    pub channels: Vec<String>,
+    pub send_at: Option<DateTime<Utc>>,
+    /// `(key, fingerprint of the request)` for idempotent creation.
+    pub idempotency: Option<(String, String)>,
+    pub routes: Vec<Route>,
+}
+
+/// One endpoint an event goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub endpoint_id: Uuid,
+    pub endpoint: String,
+}
+
+/// A stored event with its deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    pub id: Uuid,
+    pub event_type: String,
+    pub payload: Value,
+    pub channels: Vec<String>,
+    pub status: EventStatus,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub endpoint_id: Uuid,
+    /// The endpoint's name.
+    pub endpoint: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which events to list: newest first, every status when `status` is `None`.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub status: Option<StatusFilter>,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+/// A status to list by. `/messages` also lists by the queue's view: `sending` is a pending
+/// event with a delivery in flight, and `pending` one with none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Event(EventStatus),
+    Message(MessageStatus),
+}
+
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    pub events: Vec<EventRecord>,
+    pub total: i64,
+}
+
+/// What a retry or cancel applies to: every delivery of the event, or one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Event(Uuid),
+    Delivery { event: Uuid, delivery: Uuid },
+}
+
+/// A stored message, as `/messages` shows it: an event of type `message`, its fields rolled up
+/// from its deliveries (with one delivery, exactly that delivery's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRecord {
+    pub id: Uuid,
+    pub recipient: String,
+    pub content: String,
+    pub status: MessageStatus,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub message_id: Option<String>,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl MessageRecord {
+    pub fn of(event: &EventRecord) -> Self {
+        let text = |key: &str| {
+            event
+                .payload
+                .get(key)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let d = &event.deliveries;
+        let sending = d.iter().any(|d| d.status == MessageStatus::Sending);
+        let status = match event.status {
+            EventStatus::Pending if sending => MessageStatus::Sending,
+            EventStatus::Pending => MessageStatus::Pending,
+            EventStatus::Sent => MessageStatus::Sent,
+            EventStatus::Failed => MessageStatus::Failed,
+            EventStatus::Cancelled => MessageStatus::Cancelled,
+            EventStatus::Unrouted => MessageStatus::Unrouted,
+        };
+        let open = d
+            .iter()
+            .filter(|d| matches!(d.status, MessageStatus::Pending | MessageStatus::Sending));
+        Self {
+            id: event.id,
+            recipient: text("to"),
+            content: text("content"),
+            status,
+            attempts: d.iter().map(|d| d.attempts).max().unwrap_or(0),
+            next_attempt_at: open
+                .map(|d| d.next_attempt_at)
+                .min()
+                .or_else(|| d.iter().map(|d| d.next_attempt_at).max())
+                .unwrap_or(event.created_at),
+            message_id: d.iter().filter_map(|d| d.message_id.clone()).next(),
+            last_error: match event.status {
+                EventStatus::Sent => None,
+                _ => d
+                    .iter()
+                    .filter(|d| d.last_error.is_some())
+                    .max_by_key(|d| d.updated_at)
+                    .and_then(|d| d.last_error.clone()),
+            },
+            sent_at: (event.status == EventStatus::Sent)
+                .then(|| d.iter().filter_map(|d| d.sent_at).max())
+                .flatten(),
+            created_at: event.created_at,
+            updated_at: d
+                .iter()
+                .map(|d| d.updated_at)
+                .chain([event.updated_at])
+                .max()
+                .unwrap_or(event.updated_at),
+        }
+    }
+}
+
+/// Why nothing changed: the delivery does not exist, or nothing was in `from`.
+pub(super) fn conflict(
+    record: &EventRecord,
+    delivery: Option<Uuid>,
+    from: MessageStatus,
+) -> super::StoreError {
+    match delivery {
+        Some(d) => match record.deliveries.iter().find(|x| x.id == d) {
+            None => super::StoreError::NotFound,
+            Some(x) => super::StoreError::Conflict(format!(
+                "delivery is {}, not {}",
+                x.status.as_str(),
+                from.as_str()
+            )),
+        },
+        None => super::StoreError::Conflict(format!(
+            "event is {}; no delivery is {}",
+            record.status.as_str(),
+            from.as_str()
+        )),
+    }
+}

@@ -1,0 +1,151 @@
+//! Reading one event, and the API's state changes of deliveries (retry, cancel) on PostgreSQL,
+//! each followed by the roll-up of its events' statuses in the same transaction.
+
+use diesel::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Text};
+use uuid::Uuid;
+
+use super::super::StoreError;
+use super::super::events::*;
+use super::super::models::AttemptRow;
+use super::events::{DeliveryRow, EventRow, load};
+use crate::domain::{EventStatus, MessageStatus};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// Writes each event's status from its deliveries (see [`EventStatus::roll_up`]), where it
+/// changed. Deliveries are read as this transaction sees them, after its own changes.
+pub const ROLL_UP_SQL: &str = "\
+UPDATE events e
+SET status = r.status, updated_at = now(),
+    sent_at = CASE WHEN r.status = 'sent' THEN r.last_sent END
+FROM (SELECT event_id,
+             CASE WHEN bool_or(status IN ('pending', 'sending')) THEN 'pending'
+                  WHEN bool_and(status = 'cancelled') THEN 'cancelled'
+                  WHEN bool_or(status = 'failed') THEN 'failed'
+                  ELSE 'sent' END AS status,
+             max(sent_at) AS last_sent
+      FROM deliveries WHERE event_id = ANY($1) GROUP BY event_id) r
+WHERE e.id = r.event_id AND e.status <> r.status";
+
+pub fn roll_up(conn: &mut PgConnection, events: &[Uuid]) -> Result<(), StoreError> {
+    if !events.is_empty() {
+        diesel::sql_query(ROLL_UP_SQL)
+            .bind::<Array<SqlUuid>, _>(events)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn get(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<(EventRecord, Vec<AttemptRow>), StoreError> {
+    let event = load(conn, &[id])?.pop().ok_or(StoreError::NotFound)?;
+    let ids: Vec<Uuid> = event.deliveries.iter().map(|d| d.id).collect();
+    use super::super::schema::delivery_attempts as a;
+    let attempts = a::table
+        .filter(a::delivery_id.eq_any(&ids))
+        .order((a::started_at, a::id))
+        .select(AttemptRow::as_select())
+        .load(conn)?;
+    Ok((event, attempts))
+}
+
+/// `from` → `to` for the deliveries in `scope` that are in `from`; `Conflict` when there are
+/// none, `NotFound` when the event or the delivery does not exist.
+fn transition(
+    conn: &mut PgConnection,
+    scope: Scope,
+    from: MessageStatus,
+    to: MessageStatus,
+    reset: bool,
+) -> Result<EventRecord, StoreError> {
+    let (event, delivery) = match scope {
+        Scope::Event(e) => (e, None),
+        Scope::Delivery { event, delivery } => (event, Some(delivery)),
+    };
+    conn.transaction(|conn| {
+        let changed = diesel::sql_query(
+            "UPDATE deliveries
+             SET status = $4, updated_at = now(),
+                 attempts = CASE WHEN $5 THEN 0 ELSE attempts END,
+                 next_attempt_at = CASE WHEN $5 THEN now() ELSE next_attempt_at END
+             WHERE event_id = $1 AND ($2::uuid IS NULL OR id = $2) AND status = $3",
+        )
+        .bind::<SqlUuid, _>(event)
+        .bind::<Nullable<SqlUuid>, _>(delivery)
+        .bind::<Text, _>(from.as_str())
+        .bind::<Text, _>(to.as_str())
+        .bind::<diesel::sql_types::Bool, _>(reset)
+        .execute(conn)?;
+        let record = load(conn, &[event])?.pop().ok_or(StoreError::NotFound)?;
+        if changed == 0 {
+            return Err(super::super::events::conflict(&record, delivery, from));
+        }
+        roll_up(conn, &[event])?;
+        load(conn, &[event])?.pop().ok_or(StoreError::NotFound)
+    })
+}
+
+pub fn retry(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, StoreError> {
+    transition(
+        conn,
+        scope,
+        MessageStatus::Failed,
+        MessageStatus::Pending,
+        true,
+    )
+}
+
+pub fn cancel(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, StoreError> {
+    transition(
+        conn,
+        scope,
+        MessageStatus::Pending,
+        MessageStatus::Cancelled,
+        false,
+    )
+}
+
+impl EventRow {
+    pub(super) fn into_record(self, deliveries: Vec<DeliveryRecord>) -> EventRecord {
+        EventRecord {
+            id: self.id,
+            event_type: self.r#type,
+            payload: self.payload,
+            channels: parse_channels(self.channels.as_deref()),
+            // The CHECK constraint admits only known statuses.
+            status: self.status.parse().unwrap_or(EventStatus::Failed),
+            sent_at: self.sent_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deliveries,
+        }
+    }
+}
+
+impl DeliveryRow {
+    pub(super) fn into_record(self) -> DeliveryRecord {
+        DeliveryRecord {
+            id: self.id,
+            event_id: self.event_id,
+            endpoint_id: self.endpoint_id,
+            endpoint: self.endpoint,
+            status: self.status.parse().unwrap_or(MessageStatus::Failed),
+            attempts: self.attempts,
+            next_attempt_at: self.next_attempt_at,
+            message_id: self.message_id,
+            last_error: self.last_error,
+            sent_at: self.sent_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+pub fn parse_channels(text: Option<&str>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
+}

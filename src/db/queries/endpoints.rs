@@ -1,0 +1,218 @@
+//! Endpoints on PostgreSQL: read all, create, replace, soft-delete (cancelling what is still
+//! pending for it), recent activity, and the version every instance polls to reload.
+
+use chrono::{DateTime, Utc};
+use diesel::PgConnection;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use uuid::Uuid;
+
+use super::super::StoreError;
+use super::super::endpoints::{EndpointActivity, EndpointRow, parse_json};
+use super::changes::roll_up;
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    url: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    event_types: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    channels: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    filter: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    template: Option<String>,
+    #[diesel(sql_type = Text)]
+    headers: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    secret: Option<String>,
+    #[diesel(sql_type = Bool)]
+    enabled: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    description: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    updated_at: DateTime<Utc>,
+}
+
+impl Row {
+    fn into_row(self) -> EndpointRow {
+        EndpointRow {
+            id: self.id,
+            name: self.name,
+            url: self.url,
+            event_types: parse_json(self.event_types.as_deref()),
+            channels: parse_json(self.channels.as_deref()),
+            filter: parse_json(self.filter.as_deref()),
+            template: parse_json(self.template.as_deref()),
+            headers: parse_json(Some(&self.headers)).unwrap_or_default(),
+            secret: self.secret,
+            enabled: self.enabled,
+            description: self.description,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, name, url, event_types, channels, filter, template, headers, secret, \
+                       enabled, description, created_at, updated_at";
+
+pub fn all(conn: &mut PgConnection) -> Result<Vec<EndpointRow>, StoreError> {
+    let rows: Vec<Row> = diesel::sql_query(format!(
+        "SELECT {COLUMNS} FROM endpoints WHERE deleted_at IS NULL ORDER BY name"
+    ))
+    .load(conn)?;
+    Ok(rows.into_iter().map(Row::into_row).collect())
+}
+
+/// A taken name is `Duplicate`; any other failure passes through.
+fn named(e: diesel::result::Error, name: &str) -> StoreError {
+    match e {
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => StoreError::Duplicate(format!("an endpoint named '{name}' exists already")),
+        other => other.into(),
+    }
+}
+
+pub fn create(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {
+    let t = e.text();
+    let row: Row = diesel::sql_query(format!(
+        "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
+                                secret, enabled, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(e.id)
+    .bind::<Text, _>(&e.name)
+    .bind::<Text, _>(&e.url)
+    .bind::<Nullable<Text>, _>(t.event_types)
+    .bind::<Nullable<Text>, _>(t.channels)
+    .bind::<Nullable<Text>, _>(t.filter)
+    .bind::<Nullable<Text>, _>(t.template)
+    .bind::<Text, _>(t.headers)
+    .bind::<Nullable<Text>, _>(&e.secret)
+    .bind::<Bool, _>(e.enabled)
+    .bind::<Nullable<Text>, _>(&e.description)
+    .get_result(conn)
+    .map_err(|err| named(err, &e.name))?;
+    Ok(row.into_row())
+}
+
+pub fn update(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {
+    let t = e.text();
+    let row: Option<Row> = diesel::sql_query(format!(
+        "UPDATE endpoints SET name = $2, url = $3, event_types = $4, channels = $5, filter = $6,
+                template = $7, headers = $8, secret = $9, enabled = $10, description = $11,
+                updated_at = now()
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    ))
+    .bind::<SqlUuid, _>(e.id)
+    .bind::<Text, _>(&e.name)
+    .bind::<Text, _>(&e.url)
+    .bind::<Nullable<Text>, _>(t.event_types)
+    .bind::<Nullable<Text>, _>(t.channels)
+    .bind::<Nullable<Text>, _>(t.filter)
+    .bind::<Nullable<Text>, _>(t.template)
+    .bind::<Text, _>(t.headers)
+    .bind::<Nullable<Text>, _>(&e.secret)
+    .bind::<Bool, _>(e.enabled)
+    .bind::<Nullable<Text>, _>(&e.description)
+    .get_result(conn)
+    .optional()
+    .map_err(|err| named(err, &e.name))?;
+    row.map(Row::into_row).ok_or(StoreError::NotFound)
+}
+
+pub fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
+    conn.transaction(|conn| {
+        let deleted = diesel::sql_query(
+            "UPDATE endpoints SET deleted_at = now(), updated_at = now(), enabled = FALSE
+             WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind::<SqlUuid, _>(id)
+        .execute(conn)?;
+        if deleted == 0 {
+            return Err(StoreError::NotFound);
+        }
+        #[derive(QueryableByName)]
+        struct Cancelled {
+            #[diesel(sql_type = SqlUuid)]
+            event_id: Uuid,
+        }
+        let cancelled: Vec<Cancelled> = diesel::sql_query(
+            "UPDATE deliveries SET status = 'cancelled', updated_at = now(),
+                    last_error = 'the endpoint was deleted'
+             WHERE endpoint_id = $1 AND status = 'pending' RETURNING event_id",
+        )
+        .bind::<SqlUuid, _>(id)
+        .load(conn)?;
+        let events: Vec<Uuid> = cancelled.into_iter().map(|c| c.event_id).collect();
+        roll_up(conn, &events)
+    })
+}
+
+pub fn activity(
+    conn: &mut PgConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(Uuid, EndpointActivity)>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Activity {
+        #[diesel(sql_type = SqlUuid)]
+        endpoint_id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        succeeded: i64,
+        #[diesel(sql_type = BigInt)]
+        failed: i64,
+        #[diesel(sql_type = Nullable<Text>)]
+        last_error: Option<String>,
+    }
+    let rows: Vec<Activity> = diesel::sql_query(
+        "SELECT d.endpoint_id,
+                count(*) FILTER (WHERE a.outcome = 'success') AS succeeded,
+                count(*) FILTER (WHERE a.outcome <> 'success') AS failed,
+                (array_agg(coalesce(a.error_class, 'HTTP ' || a.status_code::text)
+                           ORDER BY a.started_at DESC)
+                     FILTER (WHERE a.outcome <> 'success'))[1] AS last_error
+         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE a.started_at >= $1 GROUP BY d.endpoint_id",
+    )
+    .bind::<Timestamptz, _>(since)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.endpoint_id,
+                EndpointActivity {
+                    succeeded: r.succeeded,
+                    failed: r.failed,
+                    last_error: r.last_error,
+                },
+            )
+        })
+        .collect())
+}
+
+pub fn version(conn: &mut PgConnection) -> Result<i64, StoreError> {
+    #[derive(QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = BigInt)]
+        v: i64,
+    }
+    let v: Version = diesel::sql_query(
+        "SELECT (coalesce(EXTRACT(EPOCH FROM max(updated_at)) * 1000000, 0))::int8 + count(*) AS v
+         FROM endpoints",
+    )
+    .get_result(conn)?;
+    Ok(v.v)
+}

@@ -1,0 +1,125 @@
+//! The store contract, one trait per concern. Methods block; call them through
+//! [`Store`](super::Store). The contract suite (`tests/api/contract*.rs`) holds both stores to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::history::HistoryBucket;
+use super::models::{AttemptRow, Claim, FinishResult, Recorded, StatusCounts};
+use super::{
+    EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
+};
+
+/// Result of a batch insert, in request order.
+#[derive(Debug)]
+pub enum Batch {
+    Created(Vec<EventRecord>),
+    /// The key was seen before with the same request: the first request's events.
+    Replayed(Vec<EventRecord>),
+}
+
+/// Result of an idempotent insert.
+#[derive(Debug)]
+pub enum Inserted {
+    Created(EventRecord),
+    /// The key was seen before with the same request: the first event.
+    Replayed(EventRecord),
+}
+
+/// The delivery protocol: claim due deliveries with a lease, record outcomes guarded by the
+/// claim token, hand back what never started, and the wake-ups around it.
+pub trait QueueStore {
+    /// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease)
+    /// of enabled endpoints, oldest due first, if dispatch is active. Increments `attempts`.
+    fn claim_due(
+        &self,
+        limit: u32,
+        lease: Duration,
+        worker: &str,
+    ) -> Result<Vec<Claim>, StoreError>;
+    /// Records a group of attempts at once: every attempt row is stored, each result is applied
+    /// only where its claim still owns the row, and the events' statuses roll up. Answers in
+    /// the order given.
+    fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError>;
+    /// Hands back claims whose delivery never started; returns how many were released.
+    fn release(&self, claims: &[Claim]) -> Result<usize, StoreError>;
+    /// Whether some delivery has been due for longer than `by` without being claimed.
+    fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
+    fn dispatch_active(&self) -> Result<bool, StoreError>;
+    fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;
+    /// Tells the dispatchers of every instance that work may be due (`NOTIFY`).
+    fn announce_due(&self) -> Result<(), StoreError>;
+    /// How long until the next delivery is due; zero when one is due now, `None` when nothing
+    /// waits.
+    fn next_due(&self) -> Result<Option<Duration>, StoreError>;
+    /// Wakes `wake` whenever another writer makes work due, until `stop` is set. A store with a
+    /// single writer has nothing to listen to.
+    fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
+        let _ = (wake, stop);
+    }
+}
+
+/// Events and their deliveries outside the delivery protocol.
+pub trait EventStore {
+    /// Stores events and one delivery per route, in one commit, in order, or none. With
+    /// `idempotency = (key, fingerprint)`, a repeat of the same request returns the first
+    /// request's events, and a different request with the same key is refused.
+    fn insert_events(
+        &self,
+        events: &[NewEvent],
+        idempotency: Option<&(String, String)>,
+    ) -> Result<Batch, StoreError>;
+    /// Stores one event, or returns the earlier one created with the same idempotency key.
+    fn insert_event(&self, event: &NewEvent) -> Result<Inserted, StoreError>;
+    fn list_events(&self, filter: &EventFilter) -> Result<EventPage, StoreError>;
+    /// The event, its deliveries, and every delivery's attempts.
+    fn get_event(&self, id: Uuid) -> Result<(EventRecord, Vec<AttemptRow>), StoreError>;
+    /// `failed` deliveries → `pending`, attempts reset, history kept. `Conflict` when none is
+    /// failed.
+    fn retry(&self, scope: Scope) -> Result<EventRecord, StoreError>;
+    /// `pending` deliveries → `cancelled`. `Conflict` when none is pending.
+    fn cancel(&self, scope: Scope) -> Result<EventRecord, StoreError>;
+    fn counts(&self) -> Result<StatusCounts, StoreError>;
+    /// Delivery attempts started since `since`, per `bucket` (non-empty buckets only, in order).
+    fn history(
+        &self,
+        since: DateTime<Utc>,
+        bucket: Duration,
+    ) -> Result<Vec<HistoryBucket>, StoreError>;
+}
+
+/// Endpoints: where events go.
+pub trait EndpointStore {
+    /// Every endpoint that is not deleted, by name.
+    fn endpoints(&self) -> Result<Vec<EndpointRow>, StoreError>;
+    /// `Duplicate` when the name is taken.
+    fn create_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError>;
+    /// Replaces every field but the id and `created_at`. `Duplicate` when the name is taken.
+    fn update_endpoint(&self, endpoint: &EndpointRow) -> Result<EndpointRow, StoreError>;
+    /// Marks it deleted (its history stays) and cancels its pending deliveries.
+    fn delete_endpoint(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Succeeded and failed attempts per endpoint since `since`, and each one's last error.
+    fn endpoint_activity(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(Uuid, EndpointActivity)>, StoreError>;
+    /// Bumped by every endpoint change, so that each instance knows when to reload.
+    fn endpoints_version(&self) -> Result<i64, StoreError>;
+}
+
+/// A whole store.
+pub trait Backend: QueueStore + EventStore + EndpointStore + Send + Sync + 'static {
+    /// `postgres` or `sqlite`, as `/health` shows it.
+    fn backend(&self) -> &'static str;
+    /// How many groups of outcomes are worth writing at once.
+    fn parallel_writes(&self) -> usize;
+    fn ping(&self) -> Result<(), StoreError>;
+    /// Shutdown: lets go of what only one process may hold (the SQLite file's lock); every call
+    /// after it fails. A pooled store has nothing to let go of.
+    fn close(&self) {}
+    /// The database's clock, so that every instance agrees on "now".
+    fn now(&self) -> Result<DateTime<Utc>, StoreError>;
+}

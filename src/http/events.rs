@@ -1,0 +1,311 @@
+//! `POST /events`, `POST /events/batch`, `GET /events` and `GET /events/{id}`: events are parsed
+//! at the edge, routed to the enabled endpoints that match them, and stored with one delivery
+//! per endpoint in one commit.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::create::idempotency_key;
+use super::edge::parse_uuid;
+use super::error::{ApiError, ErrorBody};
+use super::event_views::{CreateEvent, CreateEvents, EventList, EventView, EventsCreated};
+use super::responses::{Unauthorized, Unavailable};
+use super::state::AppState;
+use crate::db::{Batch, EventFilter, Inserted, NewEvent, Op, StatusFilter, StoreError};
+use crate::domain::{EventStatus, EventType, parse_channel};
+
+/// The largest payload, serialised.
+pub const PAYLOAD_MAX: usize = 256 * 1024;
+/// A body a little over the largest payload, so that the payload's own limit speaks first.
+pub const EVENT_BODY_LIMIT: usize = PAYLOAD_MAX + 16 * 1024;
+pub const EVENTS_BATCH_LIMIT: usize = 8 * 1024 * 1024;
+const MAX_CHANNELS: usize = 10;
+const MAX_BATCH: usize = 1000;
+
+/// An event as it will be stored (routes still to decide).
+pub fn parse_event(body: &CreateEvent) -> Result<NewEvent, String> {
+    let event_type = EventType::parse(&body.event_type).map_err(|e| e.0)?;
+    if !body.payload.is_object() {
+        return Err("payload must be a JSON object".into());
+    }
+    let size = serde_json::to_vec(&body.payload)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX);
+    if size > PAYLOAD_MAX {
+        return Err(format!("payload is {size} bytes; at most {PAYLOAD_MAX}"));
+    }
+    let channels = body.channels.clone().unwrap_or_default();
+    if channels.len() > MAX_CHANNELS {
+        return Err(format!("channels: at most {MAX_CHANNELS}"));
+    }
+    let mut channels = channels
+        .iter()
+        .map(|c| parse_channel(c).map_err(|e| format!("channels: {}", e.0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    channels.sort();
+    channels.dedup();
+    let send_at = body
+        .send_at
+        .as_deref()
+        .map(|raw| {
+            DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    "send_at must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z".to_owned()
+                })
+        })
+        .transpose()?;
+    Ok(NewEvent {
+        id: Uuid::new_v4(),
+        event_type: event_type.into_string(),
+        payload: body.payload.clone(),
+        channels,
+        send_at,
+        idempotency: None,
+        routes: Vec::new(),
+    })
+}
+
+/// What makes two requests "the same": the parsed values.
+fn fingerprint(e: &NewEvent) -> String {
+    let send_at = e.send_at.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let digest = Sha256::digest(format!(
+        "{}\n{}\n{}\n{}",
+        e.event_type,
+        send_at,
+        e.channels.join(","),
+        e.payload
+    ));
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Store an event; it goes to every enabled endpoint whose types, channels and filter match.
+#[utoipa::path(
+    post, path = "/events", tag = "events", operation_id = "createEvent",
+    request_body(content = CreateEvent, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "A retry of the same request returns the first event (200) and makes no new deliveries")),
+    responses(
+        (status = 201, body = EventView, description = "Stored and routed (`unrouted` when no endpoint matched)"),
+        (status = 200, body = EventView, description = "Replay of an earlier request with the same Idempotency-Key"),
+        (status = 400, body = ErrorBody, description = "Invalid body",
+         example = json!({"error": "payload must be a JSON object", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 409, body = ErrorBody, description = "Idempotency-Key reused with a different body"),
+        (status = 413, body = ErrorBody, description = "Body over 272 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateEvent>,
+) -> Result<HttpResponse, ApiError> {
+    let mut event = parse_event(&body).map_err(ApiError::BadRequest)?;
+    if let Some(key) = idempotency_key(&req)? {
+        event.idempotency = Some((key, fingerprint(&event)));
+    }
+    let event = state.routed(event);
+    let inserted = state
+        .store
+        .run(Op::Insert, move |s| s.insert_event(&event))
+        .await?;
+    state.wake.due();
+    Ok(match inserted {
+        Inserted::Created(e) => HttpResponse::Created()
+            .insert_header(("Location", format!("/events/{}", e.id)))
+            .json(EventView::of(&e)),
+        Inserted::Replayed(e) => HttpResponse::Ok()
+            .insert_header(("Idempotent-Replayed", "true"))
+            .json(EventView::of(&e)),
+    })
+}
+
+/// Store up to 1,000 events in one commit: all are valid and stored, or none is.
+#[utoipa::path(
+    post, path = "/events/batch", tag = "events", operation_id = "createEvents",
+    request_body(content = CreateEvents, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+            description = "For the whole batch: a repeat returns the first request's events (200)")),
+    responses(
+        (status = 201, body = EventsCreated, description = "Stored, in request order"),
+        (status = 200, body = EventsCreated, description = "Replay of an earlier batch with the same Idempotency-Key"),
+        (status = 400, body = ErrorBody, description = "An item is invalid (named by its index), or there are 0 or more than 1,000",
+         example = json!({"error": "events[3].type: type must be 1 to 128 characters from [A-Za-z0-9._:-], got ''", "status": "error"})),
+        (status = 401, response = Unauthorized),
+        (status = 409, body = ErrorBody, description = "Idempotency-Key reused with a different body"),
+        (status = 413, body = ErrorBody, description = "Body over 8 MiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn create_batch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateEvents>,
+) -> Result<HttpResponse, ApiError> {
+    if body.events.is_empty() || body.events.len() > MAX_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "events must hold 1 to {MAX_BATCH} events, not {}",
+            body.events.len()
+        )));
+    }
+    let events = body
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            parse_event(e)
+                .map(|e| state.routed(e))
+                .map_err(|why| ApiError::BadRequest(format!("events[{i}].{why}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = idempotency_key(&req)?.map(|key| {
+        let mut digest = Sha256::new();
+        for e in &events {
+            digest.update(fingerprint(e));
+        }
+        (
+            key,
+            digest
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>(),
+        )
+    });
+    let stored = state
+        .store
+        .run(Op::Insert, move |s| s.insert_events(&events, key.as_ref()))
+        .await?;
+    state.wake.due();
+    let (mut response, records) = match stored {
+        Batch::Created(r) => (HttpResponse::Created(), r),
+        Batch::Replayed(r) => {
+            let mut response = HttpResponse::Ok();
+            response.insert_header(("Idempotent-Replayed", "true"));
+            (response, r)
+        }
+    };
+    let events: Vec<EventView> = records.iter().map(EventView::of).collect();
+    Ok(response.json(EventsCreated {
+        count: events.len(),
+        events,
+    }))
+}
+
+fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
+    if let Some(unknown) = query
+        .keys()
+        .find(|k| !["type", "status", "limit", "offset"].contains(&k.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown parameter '{unknown}'; expected type, status, limit, offset"
+        )));
+    }
+    let number = |name: &str, default: u64, max: u64| match query.get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= max && (name != "limit" || *n >= 1))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "{name} must be a whole number {}",
+                    if name == "limit" {
+                        "from 1 to 100"
+                    } else {
+                        "0 or more"
+                    }
+                ))
+            }),
+    };
+    let event_type = query
+        .get("type")
+        .map(|t| EventType::parse(t).map(EventType::into_string))
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.0))?;
+    let status = query
+        .get("status")
+        .filter(|s| s.as_str() != "all")
+        .map(|s| s.parse::<EventStatus>().map(StatusFilter::Event))
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(format!("status: {}", e.0)))?;
+    Ok(EventFilter {
+        event_type,
+        status,
+        limit: number("limit", 20, 100)? as u32,
+        offset: number("offset", 0, i64::MAX as u64)?,
+    })
+}
+
+/// List events of every status (or one), newest first.
+#[utoipa::path(
+    get, path = "/events", tag = "events", operation_id = "listEvents",
+    params(
+        ("type" = Option<String>, Query, description = "Only events of this type"),
+        ("status" = Option<String>, Query, description = "pending, sent, failed, cancelled, unrouted, or all (the default)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, default 20"),
+        ("offset" = Option<u64>, Query, minimum = 0, description = "Events to skip"),
+    ),
+    responses(
+        (status = 200, body = EventList, description = "A page of events"),
+        (status = 400, body = ErrorBody, description = "A parameter is out of range or unknown"),
+        (status = 401, response = Unauthorized),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = parse_filter(&query)?;
+    let page = state
+        .store
+        .run(Op::Read, move |s| s.list_events(&filter))
+        .await?;
+    let events: Vec<EventView> = page.events.iter().map(EventView::of).collect();
+    Ok(HttpResponse::Ok().json(EventList {
+        count: events.len(),
+        total: page.total,
+        events,
+    }))
+}
+
+/// One event, its deliveries, and every delivery's attempts.
+#[utoipa::path(
+    get, path = "/events/{id}", tag = "events", operation_id = "getEvent",
+    params(("id" = Uuid, Path, description = "Event id")),
+    responses(
+        (status = 200, body = EventView, description = "The event, with `delivery_attempts` in each delivery"),
+        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
+        (status = 401, response = Unauthorized),
+        (status = 404, body = ErrorBody, description = "No event with this id"),
+        (status = 503, response = Unavailable),
+    )
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = parse_uuid(&id, "an event id")?;
+    let (event, attempts) = state
+        .store
+        .run(Op::Read, move |s| s.get_event(id))
+        .await
+        .map_err(not_found("event"))?;
+    Ok(HttpResponse::Ok().json(EventView::detail(&event, attempts)))
+}
+
+/// Maps `NotFound` to a 404 that names what was not found.
+pub fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(format!("no {what} with this id")),
+        other => other.into(),
+    }
+}

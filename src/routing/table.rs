@@ -1,0 +1,153 @@
+//! [`Endpoints`]: the cached endpoint table every instance routes with and delivers from. It
+//! is read from the store once, reloaded after every change this instance makes, and polled
+//! (a cheap version query) so that changes made by another instance arrive within
+//! [`POLL_EVERY`]. Routing is decided here, once, when an event is stored.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::filter::Filter;
+use super::template::Template;
+use crate::db::{EndpointRow, Route};
+
+/// How often the table checks whether another instance changed an endpoint.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// An endpoint, parsed for routing and delivery.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub row: EndpointRow,
+    pub filter: Option<Filter>,
+    pub template: Option<Template>,
+    /// The decoded signing key of `row.secret`.
+    pub key: Option<Vec<u8>>,
+}
+
+impl Compiled {
+    /// Parses what the store holds. A stored filter or template that no longer parses (written
+    /// by another version) makes the endpoint match nothing rather than everything.
+    pub fn new(row: EndpointRow) -> Self {
+        let filter = row.filter.as_ref().map(Filter::parse);
+        let template = row.template.as_ref().map(Template::parse);
+        let broken = matches!(filter, Some(Err(_))) || matches!(template, Some(Err(_)));
+        if broken {
+            tracing::error!(endpoint = %row.name, "stored filter or template does not parse; the endpoint matches nothing");
+        }
+        Self {
+            key: row.secret.as_deref().and_then(super::spec::decode_secret),
+            filter: filter.and_then(Result::ok),
+            template: template.and_then(Result::ok),
+            row: EndpointRow {
+                enabled: row.enabled && !broken,
+                ..row
+            },
+        }
+    }
+
+    /// The body this endpoint receives for an event; an error is permanent.
+    pub fn render(
+        &self,
+        id: &str,
+        event_type: &str,
+        payload: &Value,
+    ) -> Result<super::Rendered, String> {
+        match &self.template {
+            None => Ok(super::template::plain(payload)),
+            Some(t) => t.render(&super::Scope {
+                id,
+                event_type,
+                payload,
+            }),
+        }
+    }
+
+    /// Whether an event of `event_type` on `channels` with `payload` goes here (enabled or
+    /// not: the caller decides).
+    pub fn matches(&self, event_type: &str, channels: &[String], payload: &Value) -> bool {
+        let typed = self
+            .row
+            .event_types
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|t| t == event_type));
+        let channeled = self
+            .row
+            .channels
+            .as_ref()
+            .is_none_or(|mine| mine.iter().any(|c| channels.contains(c)));
+        typed && channeled && self.filter.as_ref().is_none_or(|f| f.matches(payload))
+    }
+}
+
+#[derive(Default)]
+struct Table {
+    version: Option<i64>,
+    list: Vec<Arc<Compiled>>,
+    by_id: HashMap<Uuid, Arc<Compiled>>,
+}
+
+/// The shared, cheaply cloned endpoint table.
+#[derive(Clone, Default)]
+pub struct Endpoints {
+    table: Arc<RwLock<Table>>,
+}
+
+impl Endpoints {
+    /// Replaces the table with `rows` read at `version`.
+    pub fn load(&self, rows: Vec<EndpointRow>, version: i64) {
+        let list: Vec<Arc<Compiled>> = rows
+            .into_iter()
+            .map(|r| Arc::new(Compiled::new(r)))
+            .collect();
+        let by_id = list.iter().map(|c| (c.row.id, Arc::clone(c))).collect();
+        *self.table.write().unwrap_or_else(|p| p.into_inner()) = Table {
+            version: Some(version),
+            list,
+            by_id,
+        };
+    }
+
+    pub fn version(&self) -> Option<i64> {
+        self.table.read().unwrap_or_else(|p| p.into_inner()).version
+    }
+
+    /// The enabled endpoints an event goes to, by name.
+    pub fn route(&self, event_type: &str, channels: &[String], payload: &Value) -> Vec<Route> {
+        let table = self.table.read().unwrap_or_else(|p| p.into_inner());
+        table
+            .list
+            .iter()
+            .filter(|e| e.row.enabled && e.matches(event_type, channels, payload))
+            .map(|e| Route {
+                endpoint_id: e.row.id,
+                endpoint: e.row.name.clone(),
+            })
+            .collect()
+    }
+
+    /// One endpoint by id (deleted ones are gone).
+    pub fn get(&self, id: Uuid) -> Option<Arc<Compiled>> {
+        self.table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_id
+            .get(&id)
+            .cloned()
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<Arc<Compiled>> {
+        let table = self.table.read().unwrap_or_else(|p| p.into_inner());
+        table.list.iter().find(|e| e.row.name == name).cloned()
+    }
+
+    pub fn all(&self) -> Vec<Arc<Compiled>> {
+        self.table
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .list
+            .clone()
+    }
+}
