@@ -91,6 +91,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let mut settings = settings;
         let sink = match &settings.webhook.url {
+            // WEBHOOK_URL=none: no default endpoint, so no built-in receiver either.
+            _ if !settings.webhook.default_endpoint => None,
             Some(_) => None,
             None => {
                 let (server, url) = crate::sink::start_builtin(settings.webhook.sink_addr)?;

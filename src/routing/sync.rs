@@ -30,10 +30,10 @@ pub fn follow(store: Store, endpoints: Endpoints, stop: Arc<AtomicBool>) {
             let Ok(version) = store.run(Op::Read, |s| s.endpoints_version()).await else {
                 continue; // the store logged it; the table stays as it was
             };
-            if endpoints.version() != Some(version) {
-                if let Err(e) = reload(&store, &endpoints).await {
-                    tracing::debug!(error = %e, "endpoint reload failed; retrying at the next poll");
-                }
+            if endpoints.version() != Some(version)
+                && let Err(e) = reload(&store, &endpoints).await
+            {
+                tracing::debug!(error = %e, "endpoint reload failed; retrying at the next poll");
             }
         }
     });

@@ -63,6 +63,8 @@ pub struct Received {
     pub auth_key: Option<String>,
     pub content_type: Option<String>,
     pub body: String,
+    /// Every header, by lower-case name.
+    pub headers: std::collections::HashMap<String, String>,
 }
 
 impl Received {
@@ -106,6 +108,11 @@ async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>
             auth_key: header(&req, "x-ins-auth-key"),
             content_type: header(&req, "content-type"),
             body: String::from_utf8_lossy(&body).into_owned(),
+            headers: req
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+                .collect(),
         };
         let times = inner.seen.entry(received.webhook_id.clone()).or_default();
         let before = *times;

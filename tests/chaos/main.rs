@@ -9,6 +9,8 @@
 #[path = "../api/helpers.rs"]
 #[allow(unused_macros, unused_imports)]
 mod helpers;
+#[path = "../api/legacy.rs"]
+mod legacy;
 mod process;
 #[path = "../api/receiver.rs"]
 mod receiver;

@@ -15,7 +15,9 @@ use crate::domain::{EventStatus, MessageStatus};
 type SqlUuid = diesel::sql_types::Uuid;
 
 /// Writes each event's status from its deliveries (see [`EventStatus::roll_up`]), where it
-/// changed. Deliveries are read as this transaction sees them, after its own changes.
+/// changed. Run after [`LOCK_SQL`] in the same transaction: it reads the deliveries with a
+/// snapshot taken after the lock, so two transactions that finish deliveries of one event
+/// cannot each miss the other's change.
 pub const ROLL_UP_SQL: &str = "\
 UPDATE events e
 SET status = r.status, updated_at = now(),
@@ -29,8 +31,14 @@ FROM (SELECT event_id,
       FROM deliveries WHERE event_id = ANY($1) GROUP BY event_id) r
 WHERE e.id = r.event_id AND e.status <> r.status";
 
+/// Serialises roll-ups of the same events (in id order, so that two groups never deadlock).
+const LOCK_SQL: &str = "SELECT 1 FROM events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+
 pub fn roll_up(conn: &mut PgConnection, events: &[Uuid]) -> Result<(), StoreError> {
     if !events.is_empty() {
+        diesel::sql_query(LOCK_SQL)
+            .bind::<Array<SqlUuid>, _>(events)
+            .execute(conn)?;
         diesel::sql_query(ROLL_UP_SQL)
             .bind::<Array<SqlUuid>, _>(events)
             .execute(conn)?;
