@@ -4,9 +4,14 @@
 //!
 //! ```text
 //! loadgen single  --api URL --port P --count N (--concurrency C | --rate R)
-//! loadgen batch   --api URL --count N --size S --concurrency C
-//! loadgen receive --port P --count N        (waits for N distinct ids, for drains)
+//! loadgen batch   --api URL --count N --size S --concurrency C [--events]
+//! loadgen receive --port P --count N        (waits for N distinct deliveries, for drains)
 //! ```
+//!
+//! A delivery is known by its `webhook-id` at `/hook`, and by path and `webhook-id` elsewhere:
+//! with routing, one event reaches several endpoints (`/hook/a`, `/hook/b`, …) under one id.
+//! `--events` sends `POST /events/batch` (type `order.created`, payload `{"n", "half"}`, `half`
+//! true for every other event) instead of `POST /messages/batch`.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -34,10 +39,14 @@ async fn arrive(req: HttpRequest, arrivals: web::Data<Shared>) -> HttpResponse {
         .get("webhook-id")
         .and_then(|v| v.to_str().ok())
     {
+        let key = match req.path() {
+            "/hook" => id.to_owned(),
+            path => format!("{path} {id}"),
+        };
         let mut a = arrivals.lock().unwrap();
         a.requests += 1;
         a.started.get_or_insert(now);
-        a.first.entry(id.to_owned()).or_insert(now);
+        a.first.entry(key).or_insert(now);
     }
     HttpResponse::Accepted()
         .content_type("application/json")
@@ -170,13 +179,24 @@ async fn batch(args: &[String]) {
     let n = num(args, "--count", 100_000.0) as usize;
     let size = num(args, "--size", 1000.0) as usize;
     let concurrency = num(args, "--concurrency", 4.0) as usize;
+    let events = args.iter().any(|a| a == "--events");
     let http = reqwest::Client::new();
     let body = |b: usize| {
+        if events {
+            let items: Vec<_> = (0..size)
+                .map(|i| {
+                    let n = b * size + i;
+                    serde_json::json!({"type": "order.created", "payload": {"n": n, "half": n % 2 == 0}})
+                })
+                .collect();
+            return serde_json::json!({"events": items});
+        }
         let items: Vec<_> = (0..size)
             .map(|i| serde_json::json!({"recipient": "+905551234567", "content": format!("batch {b}-{i}")}))
             .collect();
         serde_json::json!({"messages": items})
     };
+    let route = if events { "events" } else { "messages" };
     let started = Instant::now();
     let mut stored = 0usize;
     let mut in_flight = FuturesUnordered::new();
@@ -184,10 +204,10 @@ async fn batch(args: &[String]) {
         if in_flight.len() >= concurrency {
             stored += in_flight.next().await.unwrap_or(0);
         }
-        let (http, api, body) = (http.clone(), api.clone(), body(b));
+        let (http, api, body, route) = (http.clone(), api.clone(), body(b), route);
         in_flight.push(async move {
             match http
-                .post(format!("{api}/messages/batch"))
+                .post(format!("{api}/{route}/batch"))
                 .json(&body)
                 .send()
                 .await

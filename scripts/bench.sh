@@ -31,10 +31,13 @@ fresh_db() {
   $ADMIN -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
   $BIN migrate >/dev/null
 }
-queue() { # n
+queue() { # n: messages (events of type message), each with its delivery to default
   psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = false" \
-    -c "INSERT INTO messages (id, recipient, content) SELECT gen_random_uuid(),
-        '+90555' || lpad(i::text, 7, '0'), 'benchmark message ' || i FROM generate_series(1, $1) AS i"
+    -c "INSERT INTO events (id, type, payload) SELECT gen_random_uuid(), 'message',
+        jsonb_build_object('to', '+90555' || lpad(i::text, 7, '0'), 'content', 'benchmark message ' || i)
+        FROM generate_series(1, $1) AS i" \
+    -c "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
+        SELECT gen_random_uuid(), id, '00000000-0000-0000-0000-000000000001', now() FROM events"
 }
 herald() { # instances
   for i in $(seq 1 "$1"); do LISTEN_ADDR=127.0.0.1:$((18180 + i)) $BIN serve >/dev/null 2>&1 & pids+=($!); done
@@ -117,6 +120,27 @@ sqlite_drain() {
   cleanup
 }
 sqlite_drain
+
+# Fan-out: 25,000 events to 4 endpoints (default, two for every type, one filtered to every other
+# event), queued through the batch route with dispatch stopped, then drained.
+FAN=25000
+fresh_db; fast_env; export ENDPOINT_ALLOWED_NETWORKS=127.0.0.1/32; herald 1; hp=("${pids[@]}")
+curl -sf -X POST http://127.0.0.1:18181/messages/stop >/dev/null
+for ep in a b; do
+  curl -sf -H 'content-type: application/json' -d "{\"name\": \"$ep\", \"url\": \"http://127.0.0.1:$PORT/hook/$ep\"}" http://127.0.0.1:18181/endpoints >/dev/null
+done
+curl -sf -H 'content-type: application/json' -d "{\"name\": \"half\", \"url\": \"http://127.0.0.1:$PORT/hook/half\", \"filter\": {\"path\": \"\$.half\", \"op\": \"eq\", \"value\": true}}" http://127.0.0.1:18181/endpoints >/dev/null
+$LOADGEN batch --api http://127.0.0.1:18181 --count $FAN --size 1000 --concurrency 2 --events >/dev/null
+want=$((FAN * 3 + FAN / 2))
+$LOADGEN receive --port $PORT --count $want > target/bench-drain.json & rx=$!; pids+=($rx); sleep 0.3
+h0=$(cpu_seconds "${hp[@]}"); pg_snapshot target/bench-pg.txt
+curl -sf -X POST http://127.0.0.1:18181/messages/start >/dev/null
+wait $rx
+h1=$(cpu_seconds "${hp[@]}"); pgs=$(pg_cpu_since target/bench-pg.txt)
+out=$(tail -n 1 target/bench-drain.json); secs=$(json "$out" "seconds")
+echo "| fan-out: $FAN events → 4 endpoints (one filtered to half) = $want deliveries | $(json "$out" "per_s") deliveries/s | $(json "$out" "duplicates") duplicate (event, endpoint) pairs, $(json "$out" "missing") missing; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$secs 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v p=$pgs -v s=$secs 'BEGIN{printf "%.2f", p/s}') cores |"
+cleanup; unset ENDPOINT_ALLOWED_NETWORKS
+
 sqlite_herald
 out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 20000 --concurrency 64 | tail -n 1)
 echo "| ingest + deliver, single POST, c=64, SQLite | $(json "$out" "end_to_end_per_s") msg/s end to end | $(json "$out" "ingest_per_s") req/s accepted; 201 → webhook p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing |"

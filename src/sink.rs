@@ -1,7 +1,8 @@
 //! `herald sink`: a webhook receiver for demos, tests and benchmarks. It answers every POST with
 //! `202 {"message":"Accepted","messageId":"<uuid>"}` (or a 500 at the configured failure rate,
 //! after the configured latency) and counts requests and distinct `webhook-id`s at `GET /stats`,
-//! so duplicates show as `requests - failures > distinct_ids`.
+//! so duplicates show as `requests - failures > distinct_ids`. `GET /received` shows the last
+//! 100 requests (path, `webhook-id`, content type and body), to see what each endpoint got.
 
 use std::collections::HashSet;
 use std::net::TcpListener;
@@ -33,11 +34,24 @@ impl Default for SinkOptions {
     }
 }
 
+/// How many requests `GET /received` keeps.
+const KEEP: usize = 100;
+
 #[derive(Default)]
 struct Counters {
     requests: AtomicU64,
     failures: AtomicU64,
     ids: Mutex<HashSet<String>>,
+    recent: Mutex<std::collections::VecDeque<Seen>>,
+}
+
+/// One request as `GET /received` shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Seen {
+    pub path: String,
+    pub webhook_id: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
 }
 
 #[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -49,6 +63,7 @@ pub struct SinkStats {
 
 async fn receive(
     req: HttpRequest,
+    body: web::Bytes,
     opts: web::Data<SinkOptions>,
     counters: web::Data<Counters>,
 ) -> HttpResponse {
@@ -56,6 +71,24 @@ async fn receive(
         tokio::time::sleep(opts.latency).await;
     }
     counters.requests.fetch_add(1, Ordering::Relaxed);
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    {
+        let mut recent = counters.recent.lock().unwrap_or_else(|p| p.into_inner());
+        if recent.len() == KEEP {
+            recent.pop_front();
+        }
+        recent.push_back(Seen {
+            path: req.path().to_owned(),
+            webhook_id: header("webhook-id"),
+            content_type: header("content-type"),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
+    }
     if let Some(id) = req
         .headers()
         .get("webhook-id")
@@ -84,6 +117,11 @@ async fn stats(counters: web::Data<Counters>) -> HttpResponse {
         failures: counters.failures.load(Ordering::Relaxed),
         distinct_ids: counters.ids.lock().unwrap_or_else(|p| p.into_inner()).len() as u64,
     })
+}
+
+async fn received(counters: web::Data<Counters>) -> HttpResponse {
+    let recent = counters.recent.lock().unwrap_or_else(|p| p.into_inner());
+    HttpResponse::Ok().json(recent.iter().collect::<Vec<_>>())
 }
 
 fn unit() -> f64 {
@@ -131,6 +169,7 @@ fn serve(opts: SinkOptions, standalone: bool) -> std::io::Result<(Server, u16)> 
             .app_data(opts.clone())
             .app_data(counters.clone())
             .route("/stats", web::get().to(stats))
+            .route("/received", web::get().to(received))
             .default_service(web::post().to(receive))
     });
     let server = if standalone {

@@ -3,20 +3,17 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::edge::parse_uuid;
 use super::endpoint_views::{TestEvent, TestResult};
 use super::error::{ApiError, ErrorBody};
-use super::events::not_found;
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
-use crate::db::{Op, StoreError};
 use crate::domain::{EventType, parse_channel};
 use crate::routing::Compiled;
 
 /// Explain how an event would be routed to this endpoint and what body it would get.
 #[utoipa::path(
     post, path = "/endpoints/{id}/test", tag = "endpoints", operation_id = "testEndpoint",
-    params(("id" = uuid::Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     request_body(content = TestEvent, content_type = "application/json"),
     responses(
         (status = 200, body = TestResult, description = "The verdict, the reason for each filter clause, and the body",
@@ -25,7 +22,7 @@ use crate::routing::Compiled;
             "body": "{\"total\":120}", "content_type": "application/json", "error": null})),
         (status = 400, body = ErrorBody, description = "The type or payload is invalid"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -34,7 +31,6 @@ pub async fn test(
     id: web::Path<String>,
     body: web::Json<TestEvent>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_uuid(&id, "an endpoint id")?;
     let event_type = EventType::parse(&body.event_type).map_err(|e| ApiError::BadRequest(e.0))?;
     if !body.payload.is_object() {
         return Err(ApiError::BadRequest("payload must be a JSON object".into()));
@@ -45,16 +41,7 @@ pub async fn test(
         .flatten()
         .map(|c| parse_channel(c).map_err(|e| ApiError::BadRequest(format!("channels: {}", e.0))))
         .collect::<Result<Vec<_>, _>>()?;
-    let row = state
-        .store
-        .run(Op::Read, move |s| {
-            s.endpoints()?
-                .into_iter()
-                .find(|e| e.id == id)
-                .ok_or(StoreError::NotFound)
-        })
-        .await
-        .map_err(not_found("endpoint"))?;
+    let row = super::endpoints::current(&state, &id).await?;
     let endpoint = Compiled::new(row);
     let type_matched = endpoint
         .row

@@ -5,7 +5,6 @@
 use actix_web::{HttpResponse, web};
 use uuid::Uuid;
 
-use super::edge::parse_uuid;
 use super::endpoint_views::{EndpointCreated, EndpointList, EndpointSecret, EndpointView};
 use super::error::{ApiError, ErrorBody};
 use super::events::not_found;
@@ -17,17 +16,25 @@ use crate::routing::{EndpointInput, reload};
 /// The window of `recent` in `GET /endpoints`.
 const RECENT: chrono::Duration = chrono::Duration::minutes(15);
 
-async fn current(state: &AppState, id: Uuid) -> Result<EndpointRow, ApiError> {
+/// The endpoint a path names, by id or by name.
+pub async fn current(state: &AppState, raw: &str) -> Result<EndpointRow, ApiError> {
+    let id = Uuid::parse_str(raw).ok();
+    let name = raw.to_owned();
     state
         .store
         .run(Op::Read, move |s| {
             s.endpoints()?
                 .into_iter()
-                .find(|e| e.id == id)
+                .find(|e| Some(e.id) == id || e.name == name)
                 .ok_or(StoreError::NotFound)
         })
         .await
-        .map_err(not_found("endpoint"))
+        .map_err(|e| match e {
+            StoreError::NotFound => {
+                ApiError::NotFound(format!("no endpoint with this id or name: {raw}"))
+            }
+            other => other.into(),
+        })
 }
 
 /// Stores `row` (a new one when `create`), then reloads the table so that the next event routes
@@ -115,12 +122,11 @@ pub async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> 
 /// One endpoint.
 #[utoipa::path(
     get, path = "/endpoints/{id}", tag = "endpoints", operation_id = "getEndpoint",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     responses(
         (status = 200, body = EndpointView, description = "The endpoint"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -128,19 +134,18 @@ pub async fn get(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = current(&state, parse_uuid(&id, "an endpoint id")?).await?;
+    let row = current(&state, &id).await?;
     Ok(HttpResponse::Ok().json(EndpointView::of(&row)))
 }
 
 /// An endpoint's signing secret.
 #[utoipa::path(
     get, path = "/endpoints/{id}/secret", tag = "endpoints", operation_id = "getEndpointSecret",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     responses(
         (status = 200, body = EndpointSecret, description = "The secret (`null`: deliveries are not signed)"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -148,7 +153,7 @@ pub async fn secret(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let row = current(&state, parse_uuid(&id, "an endpoint id")?).await?;
+    let row = current(&state, &id).await?;
     Ok(HttpResponse::Ok().json(EndpointSecret { secret: row.secret }))
 }
 
@@ -156,13 +161,13 @@ pub async fn secret(
 /// `description`. Old events keep the routing they were stored with.
 #[utoipa::path(
     patch, path = "/endpoints/{id}", tag = "endpoints", operation_id = "updateEndpoint",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     request_body(content = EndpointInput, content_type = "application/json"),
     responses(
         (status = 200, body = EndpointView, description = "The endpoint, changed"),
         (status = 400, body = ErrorBody, description = "A field is invalid"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 409, body = ErrorBody, description = "The name is taken"),
         (status = 503, response = Unavailable),
     )
@@ -172,7 +177,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<EndpointInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let base = current(&state, parse_uuid(&id, "an endpoint id")?).await?;
+    let base = current(&state, &id).await?;
     let is_default = base.id == DEFAULT_ENDPOINT_ID;
     let row = body
         .into_inner()
@@ -193,7 +198,7 @@ async fn set_enabled(
     id: &str,
     enabled: bool,
 ) -> Result<HttpResponse, ApiError> {
-    let mut row = current(&state, parse_uuid(id, "an endpoint id")?).await?;
+    let mut row = current(&state, id).await?;
     row.enabled = enabled;
     let saved = save(&state, row, false).await?;
     if enabled {
@@ -205,12 +210,11 @@ async fn set_enabled(
 /// Enable an endpoint: it gets new deliveries, and its waiting ones go out.
 #[utoipa::path(
     post, path = "/endpoints/{id}/enable", tag = "endpoints", operation_id = "enableEndpoint",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     responses(
         (status = 200, body = EndpointView, description = "The endpoint, enabled"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -224,12 +228,11 @@ pub async fn enable(
 /// Disable an endpoint: no new deliveries; the pending ones wait until it is enabled again.
 #[utoipa::path(
     post, path = "/endpoints/{id}/disable", tag = "endpoints", operation_id = "disableEndpoint",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     responses(
         (status = 200, body = EndpointView, description = "The endpoint, disabled"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),
     )
 )]
@@ -243,12 +246,11 @@ pub async fn disable(
 /// Delete an endpoint: its pending deliveries are cancelled, its history is kept.
 #[utoipa::path(
     delete, path = "/endpoints/{id}", tag = "endpoints", operation_id = "deleteEndpoint",
-    params(("id" = Uuid, Path, description = "Endpoint id")),
+    params(("id" = String, Path, description = "Endpoint id or name")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
-        (status = 404, body = ErrorBody, description = "No endpoint with this id"),
+        (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 409, body = ErrorBody, description = "`default` follows WEBHOOK_URL and cannot be deleted"),
         (status = 503, response = Unavailable),
     )
@@ -257,7 +259,7 @@ pub async fn delete(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = parse_uuid(&id, "an endpoint id")?;
+    let id = current(&state, &id).await?.id;
     if id == DEFAULT_ENDPOINT_ID {
         return Err(ApiError::Conflict(
             "default follows WEBHOOK_URL; disable it, or start with WEBHOOK_URL=none".into(),
