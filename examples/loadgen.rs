@@ -186,7 +186,7 @@ async fn batch(args: &[String]) {
             let items: Vec<_> = (0..size)
                 .map(|i| {
                     let n = b * size + i;
-                    serde_json::json!({"type": "order.created", "payload": {"n": n, "half": n % 2 == 0}})
+                    serde_json::json!({"type": "order.created", "payload": {"n": n, "half": n.is_multiple_of(2)}})
                 })
                 .collect();
             return serde_json::json!({"events": items});

@@ -15,7 +15,9 @@ BASE, DATABASE_URL = sys.argv[1], sys.argv[2]
 HOST = urllib.parse.urlparse(BASE)
 ID = "0b7c9f5e-3f64-4b8e-9a53-1c1f6f0f2a11"
 
-DIGEST_SQL = """SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM messages m), '')
+DIGEST_SQL = """SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id) FROM deliveries m), '')
+  || coalesce((SELECT string_agg(e::text, '|' ORDER BY id) FROM events e), '')
+  || coalesce((SELECT string_agg(p::text, '|' ORDER BY id) FROM endpoints p), '')
   || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
   || (SELECT active::text FROM dispatch_state))"""
 
@@ -50,8 +52,16 @@ def send(method, path, body=None, headers=None):
 JSON = {"Content-Type": "application/json"}
 
 
-def create(body_text):
-    return ("POST", "/messages", body_text.encode() if isinstance(body_text, str) else body_text, JSON)
+def create(body_text, path="/messages"):
+    return ("POST", path, body_text.encode() if isinstance(body_text, str) else body_text, JSON)
+
+
+def event(body_text):
+    return create(body_text, "/events")
+
+
+def endpoint(body_text):
+    return create(body_text, "/endpoints")
 
 
 CASES = [
@@ -93,6 +103,42 @@ CASES = [
     ("history too many buckets", ("GET", "/stats/history?window=24h&bucket=1s", None, {}), 400),
     ("history window not a duration", ("GET", "/stats/history?window=yesterday", None, {}), 400),
     ("history negative bucket", ("GET", "/stats/history?bucket=-10s", None, {}), 400),
+    ("event: payload not an object", event('{"type":"t","payload":[1]}'), 400),
+    ("event: type with a space", event('{"type":"a b","payload":{}}'), 400),
+    ("event: type of 129 characters", event('{"type":"%s","payload":{}}' % ("a" * 129)), 400),
+    ("event: 11 channels", event('{"type":"t","payload":{},"channels":[%s]}' % ",".join('"c%d"' % i for i in range(11))), 400),
+    ("event: unknown field", event('{"type":"t","payload":{},"typo":1}'), 400),
+    ("event: NUL in type", event('{"type":"a\\u0000","payload":{}}'), 400),
+    ("event: payload over 256 KiB", event('{"type":"t","payload":{"x":"%s"}}' % ("x" * 262_200)), 400),
+    ("event: body over 272 KiB", event('{"type":"t","payload":{"x":"%s"}}' % ("x" * 300_000)), 413),
+    ("event: deep nesting", event('{"type":"t","payload":%s}' % ('{"a":' * 200 + "1" + "}" * 200)), 400),
+    ("event batch of 1,001", ("POST", "/events/batch", ('{"events":[%s]}' % ",".join(['{"type":"t","payload":{}}'] * 1001)).encode(), JSON), 400),
+    ("events: unknown status", ("GET", "/events?status=%27%20OR%201%3D1", None, {}), 400),
+    ("events: unknown parameter", ("GET", "/events?order=id", None, {}), 400),
+    ("event: SQL in id", ("GET", "/events/1'%20OR%20'1'='1", None, {}), 400),
+    ("event: unknown id", ("GET", "/events/" + ID, None, {}), 404),
+    ("endpoint: unknown field", endpoint('{"name":"x","url":"https://8.8.8.8/","filtr":{}}'), 400),
+    ("endpoint: loopback URL", endpoint('{"name":"x","url":"http://127.0.0.1:8080/"}'), 400),
+    ("endpoint: metadata URL", endpoint('{"name":"x","url":"http://169.254.169.254/latest/meta-data/"}'), 400),
+    ("endpoint: IPv6 loopback", endpoint('{"name":"x","url":"http://[::1]/"}'), 400),
+    ("endpoint: IPv4-mapped loopback", endpoint('{"name":"x","url":"http://[::ffff:127.0.0.1]/"}'), 400),
+    ("endpoint: decimal loopback", endpoint('{"name":"x","url":"http://2130706433/"}'), 400),
+    ("endpoint: localhost", endpoint('{"name":"x","url":"http://localhost/"}'), 400),
+    ("endpoint: file URL", endpoint('{"name":"x","url":"file:///etc/passwd"}'), 400),
+    ("endpoint: user-info", endpoint('{"name":"x","url":"https://a:b@8.8.8.8/"}'), 400),
+    ("endpoint: empty event_types", endpoint('{"name":"x","url":"https://8.8.8.8/","event_types":[]}'), 400),
+    ("endpoint: bad op", endpoint('{"name":"x","url":"https://8.8.8.8/","filter":{"path":"$.a","op":"eqq","value":1}}'), 400),
+    ("endpoint: non-singular path", endpoint('{"name":"x","url":"https://8.8.8.8/","filter":{"path":"$..a","op":"exists"}}'), 400),
+    ("endpoint: filter too deep", endpoint('{"name":"x","url":"https://8.8.8.8/","filter":%s}' % ('{"not":' * 9 + '{"path":"$.a","op":"exists"}' + "}" * 9)), 400),
+    ("endpoint: catastrophic regex", endpoint('{"name":"x","url":"https://8.8.8.8/","filter":{"path":"$.a","op":"regex","value":"(a{1000}){1000}"}}'), 400),
+    ("endpoint: template does not parse", endpoint('{"name":"x","url":"https://8.8.8.8/","template":{"kind":"text","body":"{{ x"}}'), 400),
+    ("endpoint: template include", endpoint('{"name":"x","url":"https://8.8.8.8/","template":{"kind":"text","body":"{%% include \'/etc/passwd\' %%}"}}'), 400),
+    ("endpoint: reserved header", endpoint('{"name":"x","url":"https://8.8.8.8/","headers":{"Host":"evil"}}'), 400),
+    ("endpoint: header with CRLF", endpoint('{"name":"x","url":"https://8.8.8.8/","headers":{"x-a":"b\\r\\nx-b: c"}}'), 400),
+    ("endpoint: bad name", endpoint('{"name":"../x","url":"https://8.8.8.8/"}'), 400),
+    ("endpoint: unknown name", ("GET", "/endpoints/nobody", None, {}), 404),
+    ("endpoint: delete default", ("DELETE", "/endpoints/default", None, {}), 409),
+    ("endpoint test: payload not an object", ("POST", "/endpoints/default/test", b'{"type":"t","payload":1}', JSON), 400),
 ]
 
 # Every method on every path: the ones a path does not have answer 405 with Allow.
@@ -107,6 +153,18 @@ PATHS = {
     "/stats/history": {"GET", "HEAD"},
     "/health": {"GET", "HEAD"},
     "/metrics": {"GET", "HEAD"},
+    "/events": {"GET", "HEAD", "POST"},
+    "/events/batch": {"POST"},
+    "/events/" + ID: {"GET", "HEAD", "DELETE"},
+    "/events/" + ID + "/retry": {"POST"},
+    "/events/" + ID + "/deliveries/" + ID: {"DELETE"},
+    "/events/" + ID + "/deliveries/" + ID + "/retry": {"POST"},
+    "/endpoints": {"GET", "HEAD", "POST"},
+    "/endpoints/default": {"GET", "HEAD", "PATCH", "DELETE"},
+    "/endpoints/default/secret": {"GET", "HEAD"},
+    "/endpoints/default/enable": {"POST"},
+    "/endpoints/default/disable": {"POST"},
+    "/endpoints/default/test": {"POST"},
 }
 for path, allowed in PATHS.items():
     for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]:

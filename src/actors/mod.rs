@@ -2,7 +2,7 @@
 //! holds one actor, its messages and their handlers.
 //!
 //! ```text
-//! Producer --insert--> messages(pending) <--claim-- Scheduler --Deliver--> Sender --POST--> webhook
+//! Producer --insert--> events + deliveries(pending) <--claim-- Scheduler --Deliver--> Sender --POST--> endpoints
 //!                                                                            |  outcome
 //!                                                   Recorder <---------------+  (grouped, guarded update)
 //!                                               Cache <--RecordSent (after commit)-- Sender
@@ -17,6 +17,7 @@ pub mod recorder;
 mod report;
 pub mod scheduler;
 pub mod sender;
+mod target;
 
 pub use cache::{CacheWriter, RecordSent};
 pub use producer::{Produce, Producer, StopProducing};

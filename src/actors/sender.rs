@@ -17,11 +17,12 @@ use super::cache::RecordSent;
 use super::pace::Pace;
 use super::recorder::Recorder;
 use super::report::DeliveryReport;
+use super::target::prepare;
 use crate::db::{AttemptRecord, Claim, DEFAULT_ENDPOINT_ID, FinishResult, Op, Recorded, Store};
-use crate::domain::{AttemptOutcome, ErrorClass, Finish, OutcomeKind, RetryPolicy};
+use crate::domain::{AttemptOutcome, Finish, OutcomeKind, RetryPolicy};
 use crate::monitor::Monitor;
-use crate::routing::{Compiled, Endpoints, reload};
-use crate::webhook::{Body, Delivery, Target, WebhookClient};
+use crate::routing::Endpoints;
+use crate::webhook::{Delivery, Target, WebhookClient};
 
 /// A delivery starts only if its claim has at least this much lease left beyond the longest
 /// attempt (the webhook timeout plus the bounded body read).
@@ -179,7 +180,7 @@ async fn deliver_one(
             Err(_) => DeliveryReport::UNRECORDED,
         };
     }
-    let delivery = match prepare(deps, &claim).await {
+    let delivery = match prepare(&deps.store, &deps.endpoints, &claim).await {
         Ok((endpoint, body)) => {
             let target = Target {
                 url: &endpoint.row.url,
@@ -198,34 +199,6 @@ async fn deliver_one(
         },
     };
     record(deps, claim, delivery).await
-}
-
-/// The claim's endpoint and the body it receives; a failure is the attempt's (permanent)
-/// outcome. An endpoint this instance has not seen yet is read from the store once.
-async fn prepare(deps: &Deps, claim: &Claim) -> Result<(Arc<Compiled>, Body), AttemptOutcome> {
-    let mut endpoint = deps.endpoints.get(claim.endpoint_id);
-    if endpoint.is_none() && reload(&deps.store, &deps.endpoints).await.is_ok() {
-        endpoint = deps.endpoints.get(claim.endpoint_id);
-    }
-    let fail = |class, detail: String| AttemptOutcome::Failed { class, detail };
-    let endpoint =
-        endpoint.ok_or_else(|| fail(ErrorClass::Request, "the endpoint was deleted".into()))?;
-    let payload: serde_json::Value = serde_json::from_str(&claim.payload).map_err(|e| {
-        fail(
-            ErrorClass::Request,
-            format!("stored payload is not JSON: {e}"),
-        )
-    })?;
-    let rendered = endpoint
-        .render(&claim.event_id.to_string(), &claim.event_type, &payload)
-        .map_err(|e| fail(ErrorClass::Template, e))?;
-    Ok((
-        endpoint,
-        Body {
-            bytes: rendered.body,
-            content_type: rendered.content_type,
-        },
-    ))
 }
 
 /// Record one attempt: its history row and what the retry policy makes of it, in one group

@@ -186,3 +186,96 @@ pub(super) fn conflict(
         )),
     }
 }
+
+/// How a change of deliveries moves its event's counters (see the migration): `open` is pending
+/// or sending, `failed` and `cancelled` count those, `sent` marks a successful delivery now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Moved {
+    pub event_id: Uuid,
+    pub open: i32,
+    pub failed: i32,
+    pub cancelled: i32,
+    pub sent: bool,
+    /// The event has several deliveries, so another writer may move it at the same time.
+    pub shared: bool,
+}
+
+impl Moved {
+    /// A delivery of `event_id` went from `from` to `to`.
+    pub fn of(event_id: Uuid, from: MessageStatus, to: MessageStatus, shared: bool) -> Self {
+        let weight = |s: MessageStatus| match s {
+            MessageStatus::Pending | MessageStatus::Sending => (1, 0, 0),
+            MessageStatus::Failed => (0, 1, 0),
+            MessageStatus::Cancelled => (0, 0, 1),
+            MessageStatus::Sent | MessageStatus::Unrouted => (0, 0, 0),
+        };
+        let (a, b) = (weight(from), weight(to));
+        Self {
+            event_id,
+            open: b.0 - a.0,
+            failed: b.1 - a.1,
+            cancelled: b.2 - a.2,
+            sent: to == MessageStatus::Sent,
+            shared,
+        }
+    }
+
+    /// One move per event, in event id order (the order locks are taken in); moves that change
+    /// nothing are left out.
+    pub fn summed(moves: impl IntoIterator<Item = Moved>) -> Vec<Moved> {
+        let mut by_event: std::collections::BTreeMap<Uuid, Moved> = Default::default();
+        for m in moves {
+            let e = by_event.entry(m.event_id).or_insert(Moved {
+                open: 0,
+                failed: 0,
+                cancelled: 0,
+                sent: false,
+                ..m
+            });
+            e.open += m.open;
+            e.failed += m.failed;
+            e.cancelled += m.cancelled;
+            e.sent |= m.sent;
+            e.shared |= m.shared;
+        }
+        by_event
+            .into_values()
+            .filter(|m| m.open != 0 || m.failed != 0 || m.cancelled != 0 || m.sent)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use MessageStatus::*;
+
+    #[test]
+    fn moves_count_open_failed_and_cancelled_deliveries() {
+        let e = Uuid::from_u128(7);
+        let m = |from, to| {
+            let m = Moved::of(e, from, to, false);
+            (m.open, m.failed, m.cancelled, m.sent)
+        };
+        assert_eq!(m(Sending, Sent), (-1, 0, 0, true));
+        assert_eq!(m(Sending, Failed), (-1, 1, 0, false));
+        assert_eq!(m(Sending, Pending), (0, 0, 0, false));
+        assert_eq!(m(Failed, Pending), (1, -1, 0, false));
+        assert_eq!(m(Pending, Cancelled), (-1, 0, 1, false));
+        let summed = Moved::summed([
+            Moved::of(e, Sending, Sent, true),
+            Moved::of(e, Sending, Failed, false),
+            Moved::of(Uuid::from_u128(1), Sending, Pending, false),
+        ]);
+        assert_eq!(summed.len(), 1, "a retry moves no counter");
+        assert_eq!(
+            (
+                summed[0].open,
+                summed[0].failed,
+                summed[0].sent,
+                summed[0].shared
+            ),
+            (-2, 1, true, true)
+        );
+    }
+}

@@ -71,6 +71,8 @@ pub struct Claim {
     pub event_type: String,
     /// The event's payload as JSON text.
     pub payload: String,
+    /// The event has several deliveries (its counters may move under another writer too).
+    pub shared: bool,
     pub created_at: DateTime<Utc>,
     pub deadline: Instant,
 }
@@ -249,6 +251,8 @@ pub(super) struct ClaimRow {
     pub event_type: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub payload: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub shared: bool,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub next_attempt_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]

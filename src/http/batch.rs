@@ -4,10 +4,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::create::{CreateMessage, fingerprint, idempotency_key, parse};
+use super::create::{CreateMessage, batch_fingerprint, fingerprint, idempotency_key, parse};
 use super::error::{ApiError, ErrorBody};
 use super::responses::{HeadTooLarge, Unauthorized, Unavailable};
 use super::state::AppState;
@@ -88,18 +87,8 @@ pub async fn create_batch(
     body: web::Json<CreateBatch>,
 ) -> Result<HttpResponse, ApiError> {
     let messages = parse_all(&body, state.content_max_chars)?;
-    let key = idempotency_key(&req)?.map(|key| {
-        let mut digest = Sha256::new();
-        for m in &messages {
-            digest.update(fingerprint(m));
-        }
-        let print: String = digest
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        (key, print)
-    });
+    let key = idempotency_key(&req)?
+        .map(|key| (key, batch_fingerprint(messages.iter().map(fingerprint))));
     let events: Vec<_> = messages
         .iter()
         .map(|m| state.routed(m.to_event()))

@@ -46,22 +46,33 @@ pub(super) fn parse(body: &CreateMessage, max_chars: usize) -> Result<NewMessage
     let recipient = Recipient::parse(&body.recipient).map_err(|e| ApiError::BadRequest(e.0))?;
     let content =
         Content::parse(&body.content, max_chars).map_err(|e| ApiError::BadRequest(e.0))?;
-    let send_at = body
-        .send_at
-        .as_deref()
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    ApiError::BadRequest(
-                        "send_at must be an RFC 3339 time, e.g. 2026-11-22T10:00:00Z".into(),
-                    )
-                })
-        })
-        .transpose()?;
+    let send_at = parse_send_at(body.send_at.as_deref()).map_err(ApiError::BadRequest)?;
     let mut message = NewMessage::new(recipient, content);
     message.send_at = send_at;
     Ok(message)
+}
+
+/// An optional RFC 3339 `send_at`, as `/messages` and `/events` take it.
+pub(super) fn parse_send_at(raw: Option<&str>) -> Result<Option<DateTime<Utc>>, String> {
+    raw.map(|raw| {
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| "send_at must be an RFC 3339 time, e.g. 2026-11-22T10:00:00Z".to_owned())
+    })
+    .transpose()
+}
+
+/// One fingerprint for a whole batch, from its items' fingerprints in order.
+pub(super) fn batch_fingerprint(items: impl Iterator<Item = String>) -> String {
+    let mut digest = Sha256::new();
+    for print in items {
+        digest.update(print);
+    }
+    digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub(super) fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {

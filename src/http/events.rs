@@ -5,83 +5,22 @@
 use std::collections::HashMap;
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-use super::create::idempotency_key;
+use super::create::{batch_fingerprint, idempotency_key};
 use super::edge::parse_uuid;
 use super::error::{ApiError, ErrorBody};
+use super::event_input::{fingerprint, parse_event};
 use super::event_views::{CreateEvent, CreateEvents, EventList, EventView, EventsCreated};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
-use crate::db::{Batch, EventFilter, Inserted, NewEvent, Op, StatusFilter, StoreError};
-use crate::domain::{EventStatus, EventType, parse_channel};
+use crate::db::{Batch, EventFilter, Inserted, Op, StatusFilter, StoreError};
+use crate::domain::{EventStatus, EventType};
 
-/// The largest payload, serialised.
-pub const PAYLOAD_MAX: usize = 256 * 1024;
+pub use super::event_input::PAYLOAD_MAX;
 /// A body a little over the largest payload, so that the payload's own limit speaks first.
 pub const EVENT_BODY_LIMIT: usize = PAYLOAD_MAX + 16 * 1024;
 pub const EVENTS_BATCH_LIMIT: usize = 8 * 1024 * 1024;
-const MAX_CHANNELS: usize = 10;
 const MAX_BATCH: usize = 1000;
-
-/// An event as it will be stored (routes still to decide).
-pub fn parse_event(body: &CreateEvent) -> Result<NewEvent, String> {
-    let event_type = EventType::parse(&body.event_type).map_err(|e| e.0)?;
-    if !body.payload.is_object() {
-        return Err("payload must be a JSON object".into());
-    }
-    let size = serde_json::to_vec(&body.payload)
-        .map(|b| b.len())
-        .unwrap_or(usize::MAX);
-    if size > PAYLOAD_MAX {
-        return Err(format!("payload is {size} bytes; at most {PAYLOAD_MAX}"));
-    }
-    let channels = body.channels.clone().unwrap_or_default();
-    if channels.len() > MAX_CHANNELS {
-        return Err(format!("channels: at most {MAX_CHANNELS}"));
-    }
-    let mut channels = channels
-        .iter()
-        .map(|c| parse_channel(c).map_err(|e| format!("channels: {}", e.0)))
-        .collect::<Result<Vec<_>, _>>()?;
-    channels.sort();
-    channels.dedup();
-    let send_at = body
-        .send_at
-        .as_deref()
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| {
-                    "send_at must be an RFC 3339 time, e.g. 2026-12-01T10:00:00Z".to_owned()
-                })
-        })
-        .transpose()?;
-    Ok(NewEvent {
-        id: Uuid::new_v4(),
-        event_type: event_type.into_string(),
-        payload: body.payload.clone(),
-        channels,
-        send_at,
-        idempotency: None,
-        routes: Vec::new(),
-    })
-}
-
-/// What makes two requests "the same": the parsed values.
-fn fingerprint(e: &NewEvent) -> String {
-    let send_at = e.send_at.map(|t| t.to_rfc3339()).unwrap_or_default();
-    let digest = Sha256::digest(format!(
-        "{}\n{}\n{}\n{}",
-        e.event_type,
-        send_at,
-        e.channels.join(","),
-        e.payload
-    ));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Store an event; it goes to every enabled endpoint whose types, channels and filter match.
 #[utoipa::path(
@@ -165,20 +104,8 @@ pub async fn create_batch(
                 .map_err(|why| ApiError::BadRequest(format!("events[{i}].{why}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let key = idempotency_key(&req)?.map(|key| {
-        let mut digest = Sha256::new();
-        for e in &events {
-            digest.update(fingerprint(e));
-        }
-        (
-            key,
-            digest
-                .finalize()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>(),
-        )
-    });
+    let key =
+        idempotency_key(&req)?.map(|key| (key, batch_fingerprint(events.iter().map(fingerprint))));
     let stored = state
         .store
         .run(Op::Insert, move |s| s.insert_events(&events, key.as_ref()))
@@ -280,7 +207,7 @@ pub async fn list(
 /// One event, its deliveries, and every delivery's attempts.
 #[utoipa::path(
     get, path = "/events/{id}", tag = "events", operation_id = "getEvent",
-    params(("id" = Uuid, Path, description = "Event id")),
+    params(("id" = uuid::Uuid, Path, description = "Event id")),
     responses(
         (status = 200, body = EventView, description = "The event, with `delivery_attempts` in each delivery"),
         (status = 400, body = ErrorBody, description = "The id is not a UUID"),

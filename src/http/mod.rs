@@ -17,6 +17,7 @@ mod endpoint_views;
 mod endpoints;
 pub mod error;
 mod event_actions;
+mod event_input;
 mod event_views;
 mod events;
 mod health;

@@ -12,6 +12,7 @@
 mod compare;
 mod defaults;
 mod filter;
+mod filter_parse;
 mod node;
 mod path;
 mod pointer;

@@ -219,7 +219,7 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
 }
 
 /// Runs a page script on the blocking pool (the DevTools socket blocks) and hands the browser back.
-async fn eval(mut browser: Browser, script: &str) -> (Value, Browser) {
+pub async fn eval(mut browser: Browser, script: &str) -> (Value, Browser) {
     let script = script.to_owned();
     tokio::task::spawn_blocking(move || {
         let value = browser.eval(&script);

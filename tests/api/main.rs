@@ -13,6 +13,7 @@ mod contract;
 mod contract_queue;
 mod contract_routing;
 mod dashboard;
+mod dashboard_routing;
 mod delivery;
 mod dispatch;
 mod docs;
@@ -30,7 +31,9 @@ mod queue;
 mod receiver;
 mod resilience;
 mod routing;
+mod routing_changes;
 mod routing_input;
+mod routing_ssrf;
 mod sink;
 mod testdb;
 #[allow(dead_code)] // Redis is for the chaos run.

@@ -132,15 +132,23 @@ pub fn migrate(database_url: &str) {
     );
 }
 
-/// Queues `n` due messages in one statement; dispatch stays as it is.
+/// Queues `n` due messages (events of type `message`, each with its delivery to `default`) in
+/// one transaction; dispatch stays as it is.
 pub fn queue(database_url: &str, n: usize, tag: &str) {
+    use diesel::connection::SimpleConnection;
     let mut conn = PgConnection::establish(database_url).unwrap();
-    diesel::sql_query(format!(
-        "INSERT INTO messages (id, recipient, content, next_attempt_at)
-         SELECT gen_random_uuid(), '+90555' || lpad(i::text, 7, '0'), '{tag} ' || i, now()
-         FROM generate_series(1, {n}) AS i"
+    conn.batch_execute(&format!(
+        "BEGIN;
+         CREATE TEMP TABLE new_events AS
+           SELECT gen_random_uuid() AS id,
+                  jsonb_build_object('to', '+90555' || lpad(i::text, 7, '0'), 'content', '{tag} ' || i) AS payload
+           FROM generate_series(1, {n}) AS i;
+         INSERT INTO events (id, type, payload) SELECT id, 'message', payload FROM new_events;
+         INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
+           SELECT gen_random_uuid(), id, '00000000-0000-0000-0000-000000000001', now() FROM new_events;
+         DROP TABLE new_events;
+         COMMIT;"
     ))
-    .execute(&mut conn)
     .unwrap();
 }
 
@@ -151,7 +159,7 @@ pub fn set_dispatch(database_url: &str, active: bool) {
         .unwrap();
 }
 
-/// Messages in `status`, or `None` while the database cannot be reached.
+/// Deliveries where `filter` holds, or `None` while the database cannot be reached.
 pub fn count(database_url: &str, filter: &str) -> Option<i64> {
     #[derive(QueryableByName)]
     struct N {
@@ -159,13 +167,15 @@ pub fn count(database_url: &str, filter: &str) -> Option<i64> {
         n: i64,
     }
     let mut conn = PgConnection::establish(database_url).ok()?;
-    diesel::sql_query(format!("SELECT count(*) AS n FROM messages WHERE {filter}"))
-        .get_result::<N>(&mut conn)
-        .ok()
-        .map(|r| r.n)
+    diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM deliveries WHERE {filter}"
+    ))
+    .get_result::<N>(&mut conn)
+    .ok()
+    .map(|r| r.n)
 }
 
-/// Waits until no message is pending or sending; returns how long it took, or `None` at the
+/// Waits until no delivery is pending or sending; returns how long it took, or `None` at the
 /// deadline.
 pub async fn drained(database_url: &str, within: Duration) -> Option<Duration> {
     let started = Instant::now();

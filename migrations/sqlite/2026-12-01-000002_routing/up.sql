@@ -24,13 +24,22 @@ INSERT INTO endpoints (id, name, url, created_at, updated_at)
 VALUES ('00000000-0000-0000-0000-000000000001', 'default', '',
         CAST(unixepoch('subsec') * 1000 AS INTEGER), CAST(unixepoch('subsec') * 1000 AS INTEGER));
 
+-- An event's status is rolled up from counters that each change of a delivery moves by one.
 CREATE TABLE events (
     id                  TEXT PRIMARY KEY NOT NULL,
     type                TEXT NOT NULL CHECK (length(type) BETWEEN 1 AND 128 AND type NOT GLOB '*[^A-Za-z0-9._:-]*'),
     payload             TEXT NOT NULL CHECK (json_type(payload) = 'object'),
     channels            TEXT,
-    status              TEXT NOT NULL DEFAULT 'pending'
-                        CHECK (status IN ('pending', 'sent', 'failed', 'cancelled', 'unrouted')),
+    deliveries          INTEGER NOT NULL DEFAULT 0 CHECK (deliveries >= 0),
+    open                INTEGER NOT NULL DEFAULT 0 CHECK (open >= 0),
+    failed              INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),
+    cancelled           INTEGER NOT NULL DEFAULT 0 CHECK (cancelled >= 0),
+    status              TEXT GENERATED ALWAYS AS (
+                            CASE WHEN deliveries = 0 THEN 'unrouted'
+                                 WHEN open > 0 THEN 'pending'
+                                 WHEN cancelled = deliveries THEN 'cancelled'
+                                 WHEN failed > 0 THEN 'failed'
+                                 ELSE 'sent' END) VIRTUAL,
     send_at             INTEGER,
     sent_at             INTEGER,
     idempotency_key     TEXT,
@@ -41,13 +50,11 @@ CREATE TABLE events (
 CREATE UNIQUE INDEX events_idempotency_key ON events (idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX events_created ON events (created_at DESC, id DESC);
 CREATE INDEX events_type_created ON events (type, created_at DESC, id DESC);
-CREATE INDEX events_status_created ON events (status, created_at DESC, id DESC);
-CREATE INDEX events_sent_at ON events (sent_at DESC, id DESC) WHERE status = 'sent';
 
-INSERT INTO events (id, type, payload, status, sent_at, idempotency_key, request_fingerprint,
-                    created_at, updated_at)
-SELECT id, 'message', json_object('to', recipient, 'content', content),
-       CASE status WHEN 'sending' THEN 'pending' ELSE status END,
+INSERT INTO events (id, type, payload, deliveries, open, failed, cancelled, sent_at,
+                    idempotency_key, request_fingerprint, created_at, updated_at)
+SELECT id, 'message', json_object('to', recipient, 'content', content), 1,
+       status IN ('pending', 'sending'), status = 'failed', status = 'cancelled',
        sent_at, idempotency_key, request_fingerprint, created_at, updated_at
 FROM messages;
 

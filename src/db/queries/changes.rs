@@ -14,35 +14,42 @@ use crate::domain::{EventStatus, MessageStatus};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
-/// Writes each event's status from its deliveries (see [`EventStatus::roll_up`]), where it
-/// changed. Run after [`LOCK_SQL`] in the same transaction: it reads the deliveries with a
-/// snapshot taken after the lock, so two transactions that finish deliveries of one event
-/// cannot each miss the other's change.
-pub const ROLL_UP_SQL: &str = "\
-UPDATE events e
-SET status = r.status, updated_at = now(),
-    sent_at = CASE WHEN r.status = 'sent' THEN r.last_sent END
-FROM (SELECT event_id,
-             CASE WHEN bool_or(status IN ('pending', 'sending')) THEN 'pending'
-                  WHEN bool_and(status = 'cancelled') THEN 'cancelled'
-                  WHEN bool_or(status = 'failed') THEN 'failed'
-                  ELSE 'sent' END AS status,
-             max(sent_at) AS last_sent
-      FROM deliveries WHERE event_id = ANY($1) GROUP BY event_id) r
-WHERE e.id = r.event_id AND e.status <> r.status";
-
-/// Serialises roll-ups of the same events (in id order, so that two groups never deadlock).
+/// Takes the rows of events another writer may move too, in id order, so that two groups that
+/// share events never wait for each other in a circle.
 const LOCK_SQL: &str = "SELECT 1 FROM events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 
-pub fn roll_up(conn: &mut PgConnection, events: &[Uuid]) -> Result<(), StoreError> {
-    if !events.is_empty() {
+/// Moves each event's counters; its status is a generated column of them. Increments commute,
+/// so concurrent writers need no more than the row lock the update takes.
+const COUNT_SQL: &str = "\
+UPDATE events e
+SET open = e.open + d.open, failed = e.failed + d.failed, cancelled = e.cancelled + d.cancelled,
+    sent_at = CASE WHEN d.sent THEN now() ELSE e.sent_at END, updated_at = now()
+FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int4[], $5::bool[])
+     AS d(id, open, failed, cancelled, sent)
+WHERE e.id = d.id";
+
+pub fn count(conn: &mut PgConnection, moves: &[Moved]) -> Result<(), StoreError> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let shared: Vec<Uuid> = moves
+        .iter()
+        .filter(|m| m.shared)
+        .map(|m| m.event_id)
+        .collect();
+    if !shared.is_empty() {
         diesel::sql_query(LOCK_SQL)
-            .bind::<Array<SqlUuid>, _>(events)
-            .execute(conn)?;
-        diesel::sql_query(ROLL_UP_SQL)
-            .bind::<Array<SqlUuid>, _>(events)
+            .bind::<Array<SqlUuid>, _>(&shared)
             .execute(conn)?;
     }
+    let column = |f: fn(&Moved) -> i32| moves.iter().map(f).collect::<Vec<_>>();
+    diesel::sql_query(COUNT_SQL)
+        .bind::<Array<SqlUuid>, _>(moves.iter().map(|m| m.event_id).collect::<Vec<_>>())
+        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.open))
+        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.failed))
+        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.cancelled))
+        .bind::<Array<diesel::sql_types::Bool>, _>(moves.iter().map(|m| m.sent).collect::<Vec<_>>())
+        .execute(conn)?;
     Ok(())
 }
 
@@ -92,7 +99,8 @@ fn transition(
         if changed == 0 {
             return Err(super::super::events::conflict(&record, delivery, from));
         }
-        roll_up(conn, &[event])?;
+        let moves = (0..changed).map(|_| Moved::of(event, from, to, false));
+        count(conn, &Moved::summed(moves))?;
         load(conn, &[event])?.pop().ok_or(StoreError::NotFound)
     })
 }
@@ -124,9 +132,9 @@ impl EventRow {
             event_type: self.r#type,
             payload: self.payload,
             channels: parse_channels(self.channels.as_deref()),
-            // The CHECK constraint admits only known statuses.
+            // A generated column that yields only known statuses.
             status: self.status.parse().unwrap_or(EventStatus::Failed),
-            sent_at: self.sent_at,
+            sent_at: self.sent_at.filter(|_| self.status == "sent"),
             created_at: self.created_at,
             updated_at: self.updated_at,
             deliveries,

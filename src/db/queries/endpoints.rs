@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::super::endpoints::{EndpointActivity, EndpointRow, parse_json};
-use super::changes::roll_up;
+use super::super::events::Moved;
+use super::changes::count;
+use crate::domain::MessageStatus;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -85,52 +87,54 @@ fn named(e: diesel::result::Error, name: &str) -> StoreError {
     }
 }
 
-pub fn create(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {
+/// Writes every field of `e`: an insert when `insert`, else a replace of the live row.
+fn write(
+    conn: &mut PgConnection,
+    e: &EndpointRow,
+    insert: bool,
+) -> Result<Option<Row>, StoreError> {
     let t = e.text();
-    let row: Row = diesel::sql_query(format!(
-        "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
-                                secret, enabled, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
-    ))
-    .bind::<SqlUuid, _>(e.id)
-    .bind::<Text, _>(&e.name)
-    .bind::<Text, _>(&e.url)
-    .bind::<Nullable<Text>, _>(t.event_types)
-    .bind::<Nullable<Text>, _>(t.channels)
-    .bind::<Nullable<Text>, _>(t.filter)
-    .bind::<Nullable<Text>, _>(t.template)
-    .bind::<Text, _>(t.headers)
-    .bind::<Nullable<Text>, _>(&e.secret)
-    .bind::<Bool, _>(e.enabled)
-    .bind::<Nullable<Text>, _>(&e.description)
-    .get_result(conn)
-    .map_err(|err| named(err, &e.name))?;
-    Ok(row.into_row())
+    let sql = if insert {
+        format!(
+            "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
+                                    secret, enabled, description)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+        )
+    } else {
+        format!(
+            "UPDATE endpoints SET name = $2, url = $3, event_types = $4, channels = $5, filter = $6,
+                    template = $7, headers = $8, secret = $9, enabled = $10, description = $11,
+                    updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+        )
+    };
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(e.id)
+        .bind::<Text, _>(&e.name)
+        .bind::<Text, _>(&e.url)
+        .bind::<Nullable<Text>, _>(t.event_types)
+        .bind::<Nullable<Text>, _>(t.channels)
+        .bind::<Nullable<Text>, _>(t.filter)
+        .bind::<Nullable<Text>, _>(t.template)
+        .bind::<Text, _>(t.headers)
+        .bind::<Nullable<Text>, _>(&e.secret)
+        .bind::<Bool, _>(e.enabled)
+        .bind::<Nullable<Text>, _>(&e.description)
+        .get_result(conn)
+        .optional()
+        .map_err(|err| named(err, &e.name))
+}
+
+pub fn create(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {
+    write(conn, e, true)?
+        .map(Row::into_row)
+        .ok_or(StoreError::NotFound)
 }
 
 pub fn update(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {
-    let t = e.text();
-    let row: Option<Row> = diesel::sql_query(format!(
-        "UPDATE endpoints SET name = $2, url = $3, event_types = $4, channels = $5, filter = $6,
-                template = $7, headers = $8, secret = $9, enabled = $10, description = $11,
-                updated_at = now()
-         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
-    ))
-    .bind::<SqlUuid, _>(e.id)
-    .bind::<Text, _>(&e.name)
-    .bind::<Text, _>(&e.url)
-    .bind::<Nullable<Text>, _>(t.event_types)
-    .bind::<Nullable<Text>, _>(t.channels)
-    .bind::<Nullable<Text>, _>(t.filter)
-    .bind::<Nullable<Text>, _>(t.template)
-    .bind::<Text, _>(t.headers)
-    .bind::<Nullable<Text>, _>(&e.secret)
-    .bind::<Bool, _>(e.enabled)
-    .bind::<Nullable<Text>, _>(&e.description)
-    .get_result(conn)
-    .optional()
-    .map_err(|err| named(err, &e.name))?;
-    row.map(Row::into_row).ok_or(StoreError::NotFound)
+    write(conn, e, false)?
+        .map(Row::into_row)
+        .ok_or(StoreError::NotFound)
 }
 
 pub fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
@@ -156,8 +160,15 @@ pub fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), StoreError> {
         )
         .bind::<SqlUuid, _>(id)
         .load(conn)?;
-        let events: Vec<Uuid> = cancelled.into_iter().map(|c| c.event_id).collect();
-        roll_up(conn, &events)
+        let moves = cancelled.into_iter().map(|c| {
+            Moved::of(
+                c.event_id,
+                MessageStatus::Pending,
+                MessageStatus::Cancelled,
+                true,
+            )
+        });
+        count(conn, &Moved::summed(moves))
     })
 }
 

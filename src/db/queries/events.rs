@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::super::events::*;
 use super::super::{Batch, Inserted, StoreError};
-use crate::domain::EventStatus;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -68,52 +67,104 @@ pub(super) struct DeliveryRow {
 const EVENT_COLUMNS: &str =
     "id, type, payload, channels, status, sent_at, created_at, updated_at, request_fingerprint";
 
-/// Inserts the events and their deliveries (the caller owns the transaction).
-fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<(), StoreError> {
+/// Inserts the events and their deliveries (the caller owns the transaction) and returns them
+/// as stored, in the order given, from what the inserts returned (no read after the write).
+fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventRecord>, StoreError> {
     fn column<T>(new: &[NewEvent], f: impl Fn(&NewEvent) -> T) -> Vec<T> {
         new.iter().map(f).collect()
     }
-    diesel::sql_query(
-        "INSERT INTO events (id, type, payload, channels, status, send_at, idempotency_key,
-                             request_fingerprint)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::text[],
-                              $6::timestamptz[], $7::text[], $8::text[])",
-    )
+    let rows: Vec<EventRow> = diesel::sql_query(format!(
+        "INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
+                             idempotency_key, request_fingerprint)
+         SELECT id, t, p, c, n, n, s, k, f
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int4[],
+                     $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
+         RETURNING {EVENT_COLUMNS}"
+    ))
     .bind::<Array<SqlUuid>, _>(column(new, |e| e.id))
     .bind::<Array<Text>, _>(column(new, |e| e.event_type.clone()))
     .bind::<Array<Jsonb>, _>(column(new, |e| e.payload.clone()))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| channels_text(&e.channels)))
-    .bind::<Array<Text>, _>(column(new, |e| initial_status(e).as_str()))
+    .bind::<Array<diesel::sql_types::Integer>, _>(column(new, |e| e.routes.len() as i32))
     .bind::<Array<Nullable<Timestamptz>>, _>(column(new, |e| e.send_at))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.0.clone())))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.1.clone())))
-    .execute(conn)?;
-    let routes: Vec<(&NewEvent, Uuid)> = new
+    .load(conn)?;
+    let routes: Vec<(&NewEvent, &Route)> = new
         .iter()
-        .flat_map(|e| e.routes.iter().map(move |r| (e, r.endpoint_id)))
+        .flat_map(|e| e.routes.iter().map(move |r| (e, r)))
         .collect();
+    let mut deliveries: HashMap<Uuid, Vec<DeliveryRecord>> = HashMap::new();
     if !routes.is_empty() {
-        diesel::sql_query(
+        let inserted: Vec<InsertedDelivery> = diesel::sql_query(
             "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
              SELECT gen_random_uuid(), e, p, coalesce(s, now())
-             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS t(e, p, s)",
+             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS t(e, p, s)
+             RETURNING id, event_id, endpoint_id, next_attempt_at, created_at",
         )
         .bind::<Array<SqlUuid>, _>(routes.iter().map(|(e, _)| e.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(routes.iter().map(|(_, p)| *p).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(
+            routes
+                .iter()
+                .map(|(_, r)| r.endpoint_id)
+                .collect::<Vec<_>>(),
+        )
         .bind::<Array<Nullable<Timestamptz>>, _>(
             routes.iter().map(|(e, _)| e.send_at).collect::<Vec<_>>(),
         )
-        .execute(conn)?;
+        .load(conn)?;
+        let names: HashMap<Uuid, &str> = routes
+            .iter()
+            .map(|(_, r)| (r.endpoint_id, r.endpoint.as_str()))
+            .collect();
+        for d in inserted {
+            deliveries
+                .entry(d.event_id)
+                .or_default()
+                .push(DeliveryRecord {
+                    id: d.id,
+                    event_id: d.event_id,
+                    endpoint_id: d.endpoint_id,
+                    endpoint: names
+                        .get(&d.endpoint_id)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    status: crate::domain::MessageStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: d.next_attempt_at,
+                    message_id: None,
+                    last_error: None,
+                    sent_at: None,
+                    created_at: d.created_at,
+                    updated_at: d.created_at,
+                });
+        }
     }
-    Ok(())
+    let mut by_id: HashMap<Uuid, EventRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(new
+        .iter()
+        .filter_map(|e| by_id.remove(&e.id))
+        .map(|r| {
+            let mut own = deliveries.remove(&r.id).unwrap_or_default();
+            own.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+            r.into_record(own)
+        })
+        .collect())
 }
 
-pub fn initial_status(e: &NewEvent) -> EventStatus {
-    if e.routes.is_empty() {
-        EventStatus::Unrouted
-    } else {
-        EventStatus::Pending
-    }
+#[derive(QueryableByName)]
+struct InsertedDelivery {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    event_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    endpoint_id: Uuid,
+    #[diesel(sql_type = Timestamptz)]
+    next_attempt_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
 }
 
 pub fn channels_text(channels: &[String]) -> Option<String> {
@@ -184,8 +235,9 @@ pub fn insert_event(conn: &mut PgConnection, new: &NewEvent) -> Result<Inserted,
                 ));
             }
         }
-        insert_all(conn, std::slice::from_ref(new))?;
-        Ok(Inserted::Created(load(conn, &[new.id])?.remove(0)))
+        Ok(Inserted::Created(
+            insert_all(conn, std::slice::from_ref(new))?.remove(0),
+        ))
     })
     .or_else(|e| match (&e, &new.idempotency) {
         // Two requests with one new key raced: the loser answers as a replay would.
@@ -241,8 +293,7 @@ pub fn insert_events(
                 };
             }
         }
-        insert_all(conn, new)?;
-        Ok(Batch::Created(load(conn, &ids)?))
+        Ok(Batch::Created(insert_all(conn, new)?))
     })
 }
 

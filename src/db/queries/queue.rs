@@ -10,8 +10,10 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
+use super::super::events::Moved;
 use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
-use super::changes::roll_up;
+use super::changes::count;
+use crate::domain::MessageStatus;
 
 /// Expired leases first, then pending rows by due time. Each half walks its partial index from
 /// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
@@ -46,7 +48,8 @@ SET status = 'sending',
 FROM due, events e
 WHERE m.id = due.id AND e.id = m.event_id
 RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
-          e.type AS event_type, e.payload::text AS payload, m.next_attempt_at, m.created_at";
+          e.type AS event_type, e.payload::text AS payload, e.deliveries > 1 AS shared,
+          m.next_attempt_at, m.created_at";
 
 pub fn claim_due(
     conn: &mut PgConnection,
@@ -73,6 +76,7 @@ pub fn claim_due(
             endpoint_id: r.endpoint_id,
             event_type: r.event_type,
             payload: r.payload,
+            shared: r.shared,
             created_at: r.created_at,
             deadline,
         })
@@ -155,10 +159,25 @@ pub fn finish(
                 r.next_state().message_id.map(str::to_owned)
             }))
             .load(conn)?;
-        let mut events: Vec<uuid::Uuid> = applied.iter().map(|a| a.event_id).collect();
-        events.sort_unstable();
-        events.dedup();
-        roll_up(conn, &events)?;
+        let owners: std::collections::HashMap<(uuid::Uuid, uuid::Uuid), &Recorded> = group
+            .iter()
+            .map(|r| ((r.claim.id, r.claim.token), r))
+            .collect();
+        let moves = applied.iter().filter_map(|a| {
+            let r = owners.get(&(a.id, a.token))?;
+            let to = r
+                .next_state()
+                .status
+                .parse()
+                .unwrap_or(MessageStatus::Failed);
+            Some(Moved::of(
+                a.event_id,
+                MessageStatus::Sending,
+                to,
+                r.claim.shared,
+            ))
+        });
+        count(conn, &Moved::summed(moves))?;
         Ok::<_, StoreError>(applied)
     })?;
     // By claim, not by message: one group can hold a stale claim's outcome and the current

@@ -1,5 +1,5 @@
 //! Reading one event, and the API's state changes of deliveries (retry, cancel) on SQLite, each
-//! followed by the roll-up of its events' statuses in the same write transaction.
+//! moving its event's counters (its status is a generated column) in the same transaction.
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -8,37 +8,38 @@ use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
 use super::super::StoreError;
-use super::super::events::{EventRecord, Scope};
+use super::super::events::{EventRecord, Moved, Scope};
 use super::super::models::AttemptRow;
 use super::events::load;
 use super::rows::{StoredAttempt, millis};
 use crate::domain::MessageStatus;
 
-/// Writes each event's status from its deliveries, where it changed (as on PostgreSQL).
-const ROLL_UP_SQL: &str = "\
+/// Moves each event's counters (as on PostgreSQL; one writer, so no lock is needed).
+const COUNT_SQL: &str = "\
 UPDATE events
-SET status = r.status, updated_at = ?2,
-    sent_at = CASE WHEN r.status = 'sent' THEN r.last_sent END
-FROM (SELECT event_id,
-             CASE WHEN max(status IN ('pending', 'sending')) THEN 'pending'
-                  WHEN min(status = 'cancelled') THEN 'cancelled'
-                  WHEN max(status = 'failed') THEN 'failed'
-                  ELSE 'sent' END AS status,
-             max(sent_at) AS last_sent
-      FROM deliveries WHERE event_id IN (SELECT value FROM json_each(?1)) GROUP BY event_id) AS r
-WHERE events.id = r.event_id AND events.status <> r.status";
+SET open = events.open + d.open, failed = events.failed + d.failed,
+    cancelled = events.cancelled + d.cancelled,
+    sent_at = CASE WHEN d.sent THEN ?2 ELSE events.sent_at END, updated_at = ?2
+FROM (SELECT value ->> 'id' AS id, value ->> 'open' AS open, value ->> 'failed' AS failed,
+             value ->> 'cancelled' AS cancelled, value ->> 'sent' AS sent
+      FROM json_each(?1)) AS d
+WHERE events.id = d.id";
 
-pub fn roll_up<'a>(
-    conn: &mut SqliteConnection,
-    events: impl IntoIterator<Item = &'a str>,
-) -> Result<(), StoreError> {
-    let ids: Vec<&str> = events.into_iter().collect();
-    if !ids.is_empty() {
-        diesel::sql_query(ROLL_UP_SQL)
-            .bind::<Text, _>(serde_json::to_string(&ids).unwrap_or_default())
-            .bind::<BigInt, _>(millis(Utc::now()))
-            .execute(conn)?;
+pub fn count(conn: &mut SqliteConnection, moves: &[Moved]) -> Result<(), StoreError> {
+    if moves.is_empty() {
+        return Ok(());
     }
+    let input: Vec<serde_json::Value> = moves
+        .iter()
+        .map(|m| {
+            serde_json::json!({"id": m.event_id.to_string(), "open": m.open, "failed": m.failed,
+                               "cancelled": m.cancelled, "sent": m.sent})
+        })
+        .collect();
+    diesel::sql_query(COUNT_SQL)
+        .bind::<Text, _>(serde_json::Value::from(input).to_string())
+        .bind::<BigInt, _>(millis(Utc::now()))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -93,7 +94,8 @@ fn transition(
         if changed == 0 {
             return Err(super::super::events::conflict(&record, delivery, from));
         }
-        roll_up(conn, [event.to_string().as_str()])?;
+        let moves = (0..changed).map(|_| Moved::of(event, from, to, false));
+        count(conn, &Moved::summed(moves))?;
         load(conn, &[event])?.pop().ok_or(StoreError::NotFound)
     })
 }

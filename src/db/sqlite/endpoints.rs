@@ -9,8 +9,10 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::super::endpoints::{EndpointActivity, EndpointRow, parse_json};
-use super::changes::roll_up;
+use super::super::events::Moved;
+use super::changes::count;
 use super::rows::{millis, time, uuid};
+use crate::domain::MessageStatus;
 
 #[derive(QueryableByName)]
 struct Row {
@@ -160,7 +162,18 @@ pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<(), StoreError> {
         .bind::<Text, _>(id.to_string())
         .bind::<BigInt, _>(now)
         .load(conn)?;
-        roll_up(conn, cancelled.iter().map(|c| c.event_id.as_str()))
+        let moves = cancelled
+            .iter()
+            .map(|c| {
+                Ok(Moved::of(
+                    uuid(&c.event_id)?,
+                    MessageStatus::Pending,
+                    MessageStatus::Cancelled,
+                    false,
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        count(conn, &Moved::summed(moves))
     })
 }
 

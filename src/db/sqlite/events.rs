@@ -15,8 +15,14 @@ use super::super::{Batch, Inserted, StoreError};
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, EVENT_COLUMNS, EventRow, millis, uuid};
 use crate::domain::{EventStatus, MessageStatus};
 
-fn insert_all(conn: &mut SqliteConnection, new: &[NewEvent]) -> Result<(), StoreError> {
+/// Inserts the events and their deliveries, and returns them as stored, in the order given: this
+/// process is the only writer, so what it wrote is what is there (no read after the write).
+fn insert_all(
+    conn: &mut SqliteConnection,
+    new: &[NewEvent],
+) -> Result<Vec<EventRecord>, StoreError> {
     let now = millis(Utc::now());
+    let at = super::rows::time(now);
     let events: Vec<serde_json::Value> = new
         .iter()
         .map(|e| {
@@ -25,7 +31,7 @@ fn insert_all(conn: &mut SqliteConnection, new: &[NewEvent]) -> Result<(), Store
                 "type": e.event_type,
                 "payload": e.payload.to_string(),
                 "channels": (!e.channels.is_empty()).then(|| serde_json::Value::from(e.channels.clone()).to_string()),
-                "status": if e.routes.is_empty() { EventStatus::Unrouted } else { EventStatus::Pending }.as_str(),
+                "deliveries": e.routes.len(),
                 "send_at": e.send_at.map(millis),
                 "key": e.idempotency.as_ref().map(|(k, _)| k),
                 "fingerprint": e.idempotency.as_ref().map(|(_, f)| f),
@@ -33,26 +39,64 @@ fn insert_all(conn: &mut SqliteConnection, new: &[NewEvent]) -> Result<(), Store
         })
         .collect();
     diesel::sql_query(
-        "INSERT INTO events (id, type, payload, channels, status, send_at, idempotency_key,
-                             request_fingerprint, created_at, updated_at)
+        "INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
+                             idempotency_key, request_fingerprint, created_at, updated_at)
          SELECT value ->> 'id', value ->> 'type', value ->> 'payload', value ->> 'channels',
-                value ->> 'status', value ->> 'send_at', value ->> 'key', value ->> 'fingerprint',
-                ?2, ?2
+                value ->> 'deliveries', value ->> 'deliveries', value ->> 'send_at',
+                value ->> 'key', value ->> 'fingerprint', ?2, ?2
          FROM json_each(?1)",
     )
     .bind::<Text, _>(serde_json::Value::from(events).to_string())
     .bind::<BigInt, _>(now)
     .execute(conn)?;
-    let deliveries: Vec<serde_json::Value> = new
+    let records: Vec<EventRecord> = new
         .iter()
-        .flat_map(|e| {
-            e.routes.iter().map(move |r| {
-                json!({
-                    "id": Uuid::new_v4().to_string(),
-                    "event": e.id.to_string(),
-                    "endpoint": r.endpoint_id.to_string(),
-                    "due": e.send_at.map(millis),
+        .map(|e| {
+            let mut deliveries: Vec<DeliveryRecord> = e
+                .routes
+                .iter()
+                .map(|r| DeliveryRecord {
+                    id: Uuid::new_v4(),
+                    event_id: e.id,
+                    endpoint_id: r.endpoint_id,
+                    endpoint: r.endpoint.clone(),
+                    status: MessageStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: e.send_at.unwrap_or(at),
+                    message_id: None,
+                    last_error: None,
+                    sent_at: None,
+                    created_at: at,
+                    updated_at: at,
                 })
+                .collect();
+            deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+            EventRecord {
+                id: e.id,
+                event_type: e.event_type.clone(),
+                payload: e.payload.clone(),
+                channels: e.channels.clone(),
+                status: if e.routes.is_empty() {
+                    EventStatus::Unrouted
+                } else {
+                    EventStatus::Pending
+                },
+                sent_at: None,
+                created_at: at,
+                updated_at: at,
+                deliveries,
+            }
+        })
+        .collect();
+    let deliveries: Vec<serde_json::Value> = records
+        .iter()
+        .flat_map(|e| &e.deliveries)
+        .map(|d| {
+            json!({
+                "id": d.id.to_string(),
+                "event": d.event_id.to_string(),
+                "endpoint": d.endpoint_id.to_string(),
+                "due": millis(d.next_attempt_at),
             })
         })
         .collect();
@@ -67,7 +111,7 @@ fn insert_all(conn: &mut SqliteConnection, new: &[NewEvent]) -> Result<(), Store
         .bind::<BigInt, _>(now)
         .execute(conn)?;
     }
-    Ok(())
+    Ok(records)
 }
 
 /// Events by id, in the order asked, each with its deliveries.
@@ -162,8 +206,9 @@ pub fn insert_event(conn: &mut SqliteConnection, new: &NewEvent) -> Result<Inser
                 None => {}
             }
         }
-        insert_all(conn, std::slice::from_ref(new))?;
-        Ok(Inserted::Created(load(conn, &[new.id])?.remove(0)))
+        Ok(Inserted::Created(
+            insert_all(conn, std::slice::from_ref(new))?.remove(0),
+        ))
     })
 }
 
@@ -199,8 +244,7 @@ pub fn insert_events(
             .bind::<BigInt, _>(millis(Utc::now()))
             .execute(conn)?;
         }
-        insert_all(conn, new)?;
-        Ok(Batch::Created(load(conn, &ids)?))
+        Ok(Batch::Created(insert_all(conn, new)?))
     })
 }
 

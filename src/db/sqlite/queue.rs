@@ -12,10 +12,12 @@ use diesel::sqlite::SqliteConnection;
 use serde_json::json;
 
 use super::super::StoreError;
+use super::super::events::Moved;
 use super::super::models::{Claim, FinishResult, Recorded};
-use super::changes::roll_up;
+use super::changes::count;
 use super::rows::{ClaimRow, millis, time, uuid};
 use crate::domain::Finish;
+use crate::domain::MessageStatus;
 
 /// Expired leases first, then pending rows by due time, each half from its partial index (named:
 /// without statistics SQLite would pick the status index and sort the whole backlog). One
@@ -40,6 +42,7 @@ WHERE id IN (SELECT id FROM due) AND (SELECT active FROM dispatch_state) = 1
 RETURNING id, attempts, attempt_seq, event_id, endpoint_id,
           (SELECT type FROM events WHERE events.id = event_id) AS event_type,
           (SELECT payload FROM events WHERE events.id = event_id) AS payload,
+          (SELECT deliveries > 1 FROM events WHERE events.id = event_id) AS shared,
           next_attempt_at, created_at";
 
 pub fn claim_due(
@@ -69,6 +72,7 @@ pub fn claim_due(
                 endpoint_id: uuid(&r.endpoint_id)?,
                 event_type: r.event_type,
                 payload: r.payload,
+                shared: r.shared,
                 created_at: time(r.created_at),
                 deadline,
             })
@@ -103,7 +107,7 @@ WHERE deliveries.id = i.id AND deliveries.claim_token = i.token
 /// update clears the tokens). Here and in the updates the group drives the join, row by row
 /// through the primary key (`CROSS JOIN`, and `+status` keeps the status index out of it).
 const OWNED_SQL: &str = "\
-SELECT deliveries.id AS id, deliveries.claim_token AS token, deliveries.event_id AS event_id
+SELECT deliveries.id AS id, deliveries.claim_token AS token
 FROM json_each(?1) AS i CROSS JOIN deliveries
   ON deliveries.id = i.value ->> 'id' AND deliveries.claim_token = i.value ->> 'token'
 WHERE deliveries.status = 'sending'";
@@ -114,8 +118,6 @@ struct Owned {
     id: String,
     #[diesel(sql_type = Text)]
     token: String,
-    #[diesel(sql_type = Text)]
-    event_id: String,
 }
 
 /// One transaction for the group: every attempt row stored, every status updated where its
@@ -141,9 +143,25 @@ pub fn finish(
             .bind::<Text, _>(&input)
             .bind::<BigInt, _>(now)
             .execute(conn)?;
-        let events: std::collections::BTreeSet<&str> =
-            owned.iter().map(|o: &Owned| o.event_id.as_str()).collect();
-        roll_up(conn, events)?;
+        let owners: std::collections::HashMap<(String, String), &Recorded> = group
+            .iter()
+            .map(|r| ((r.claim.id.to_string(), r.claim.token.to_string()), r))
+            .collect();
+        let moves = owned.iter().filter_map(|o: &Owned| {
+            let r = owners.get(&(o.id.clone(), o.token.clone()))?;
+            let to = r
+                .next_state()
+                .status
+                .parse()
+                .unwrap_or(MessageStatus::Failed);
+            Some(Moved::of(
+                r.claim.event_id,
+                MessageStatus::Sending,
+                to,
+                false,
+            ))
+        });
+        count(conn, &Moved::summed(moves))?;
         Ok::<_, StoreError>(owned)
     })?;
     // By claim, not by message: one group can hold a stale claim's outcome and the current

@@ -65,9 +65,9 @@ impl EventRow {
                 .channels
                 .and_then(|c| serde_json::from_str(&c).ok())
                 .unwrap_or_default(),
-            // The CHECK constraint admits only known statuses.
+            // A generated column that yields only known statuses.
             status: self.status.parse().unwrap_or(EventStatus::Failed),
-            sent_at: self.sent_at.map(time),
+            sent_at: self.sent_at.filter(|_| self.status == "sent").map(time),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
             deliveries,
@@ -181,6 +181,8 @@ pub struct ClaimRow {
     pub event_type: String,
     #[diesel(sql_type = Text)]
     pub payload: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub shared: bool,
     #[diesel(sql_type = BigInt)]
     pub next_attempt_at: i64,
     #[diesel(sql_type = BigInt)]

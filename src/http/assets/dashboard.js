@@ -1,6 +1,7 @@
 // Herald's dashboard: reads the API every 2 s while the tab is visible and draws it.
-// No framework and no build step; every number comes from /health, /stats, /stats/history
-// and /messages, and every button calls the same endpoints as curl would.
+// No framework and no build step; every number comes from /health, /stats, /stats/history,
+// /endpoints, /messages and /events, and every button calls the same endpoints as curl would.
+// The routing panels are drawn by routing.js.
 "use strict";
 
 const REFRESH_MS = 2000;
@@ -246,6 +247,7 @@ async function drawDetail() {
     cell(row, a.response_excerpt || "", "wrap");
   }
   if (!m.delivery_attempts.length) cell(body.insertRow(), "No attempt yet.", "muted").colSpan = 6;
+  await drawDeliveries(m.id);
 }
 
 $("#close-detail").addEventListener("click", () => { view.detail = null; $("#detail").hidden = true; });
@@ -297,6 +299,7 @@ async function refresh() {
       await Promise.all([
         drawHealthPanel(),
         panel("/stats/history?window=15m&bucket=10s", drawChart, $("#chart-error")),
+        panel("/endpoints", drawEndpoints, $("#endpoints-error")),
         panel(`/messages?status=${view.status}&limit=${PAGE_SIZE}&offset=${view.offset}`, drawMessages, $("#table-error")),
         drawDetail().catch((e) => show($("#table-error"), e.message)),
       ]);

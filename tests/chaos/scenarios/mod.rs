@@ -2,6 +2,7 @@
 //! promise: it says so in the row, so the table is always whole.
 
 mod crash;
+mod fanout;
 mod outages;
 mod storm;
 
@@ -23,6 +24,9 @@ pub fn all() -> Vec<(&'static str, Run)> {
         }),
         ("Redis killed, then frozen", |s| Box::pin(outages::redis(s))),
         ("webhook storm", |s| Box::pin(storm::storm(s))),
+        ("fan-out with kill -9 and a PostgreSQL restart", |s| {
+            Box::pin(fanout::fanout(s))
+        }),
         ("SIGTERM with a slow client and a busy drain", |s| {
             Box::pin(crash::sigterm(s))
         }),

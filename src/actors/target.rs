@@ -1,0 +1,42 @@
+//! The target of one delivery: its endpoint from the cached table (read from the store once
+//! when this instance has not seen it yet) and the body its template renders for the event.
+//! A failure here is the attempt's outcome, permanent: the same event renders the same way.
+
+use std::sync::Arc;
+
+use crate::db::{Claim, Store};
+use crate::domain::{AttemptOutcome, ErrorClass};
+use crate::routing::{Compiled, Endpoints, reload};
+use crate::webhook::Body;
+
+/// The claim's endpoint and the body it receives; a failure is the attempt's (permanent)
+/// outcome. An endpoint this instance has not seen yet is read from the store once.
+pub async fn prepare(
+    store: &Store,
+    endpoints: &Endpoints,
+    claim: &Claim,
+) -> Result<(Arc<Compiled>, Body), AttemptOutcome> {
+    let mut endpoint = endpoints.get(claim.endpoint_id);
+    if endpoint.is_none() && reload(store, endpoints).await.is_ok() {
+        endpoint = endpoints.get(claim.endpoint_id);
+    }
+    let fail = |class, detail: String| AttemptOutcome::Failed { class, detail };
+    let endpoint =
+        endpoint.ok_or_else(|| fail(ErrorClass::Request, "the endpoint was deleted".into()))?;
+    let payload: serde_json::Value = serde_json::from_str(&claim.payload).map_err(|e| {
+        fail(
+            ErrorClass::Request,
+            format!("stored payload is not JSON: {e}"),
+        )
+    })?;
+    let rendered = endpoint
+        .render(&claim.event_id.to_string(), &claim.event_type, &payload)
+        .map_err(|e| fail(ErrorClass::Template, e))?;
+    Ok((
+        endpoint,
+        Body {
+            bytes: rendered.body,
+            content_type: rendered.content_type,
+        },
+    ))
+}
