@@ -19,10 +19,13 @@ type SqlUuid = diesel::sql_types::Uuid;
 const LOCK_SQL: &str = "SELECT 1 FROM events WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 
 /// Moves each event's counters; its status is a generated column of them. Increments commute,
-/// so concurrent writers need no more than the row lock the update takes.
+/// so concurrent writers need no more than the row lock the update takes. A counter never goes
+/// below zero: rows written by hand could make it drift, and the event's status must never
+/// stop a delivery's outcome from being recorded.
 const COUNT_SQL: &str = "\
 UPDATE events e
-SET open = e.open + d.open, failed = e.failed + d.failed, cancelled = e.cancelled + d.cancelled,
+SET open = greatest(e.open + d.open, 0), failed = greatest(e.failed + d.failed, 0),
+    cancelled = greatest(e.cancelled + d.cancelled, 0),
     sent_at = CASE WHEN d.sent THEN now() ELSE e.sent_at END, updated_at = now()
 FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int4[], $5::bool[])
      AS d(id, open, failed, cancelled, sent)

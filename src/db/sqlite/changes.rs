@@ -17,8 +17,8 @@ use crate::domain::MessageStatus;
 /// Moves each event's counters (as on PostgreSQL; one writer, so no lock is needed).
 const COUNT_SQL: &str = "\
 UPDATE events
-SET open = events.open + d.open, failed = events.failed + d.failed,
-    cancelled = events.cancelled + d.cancelled,
+SET open = max(events.open + d.open, 0), failed = max(events.failed + d.failed, 0),
+    cancelled = max(events.cancelled + d.cancelled, 0),
     sent_at = CASE WHEN d.sent THEN ?2 ELSE events.sent_at END, updated_at = ?2
 FROM (SELECT value ->> 'id' AS id, value ->> 'open' AS open, value ->> 'failed' AS failed,
              value ->> 'cancelled' AS cancelled, value ->> 'sent' AS sent

@@ -69,11 +69,12 @@ pub async fn storm(scale: Scale) -> Row {
     let finished = drained(&db.url, Duration::from_secs(120)).await;
 
     let histories: Vec<History> = diesel::sql_query(
-        "SELECT m.content, m.status,
+        "SELECT e.payload ->> 'content' AS content, m.status,
                 coalesce(string_agg(coalesce(a.status_code::text, a.error_class), ',' ORDER BY a.attempt), '') AS attempts,
                 coalesce(extract(epoch FROM max(a.started_at) - min(a.started_at)), 0)::float8 AS span
-         FROM messages m LEFT JOIN delivery_attempts a ON a.message_id = m.id
-         GROUP BY m.id, m.content, m.status",
+         FROM deliveries m JOIN events e ON e.id = m.event_id
+         LEFT JOIN delivery_attempts a ON a.delivery_id = m.id
+         GROUP BY m.id, e.payload, m.status",
     )
     .load(&mut db.connect())
     .unwrap();
