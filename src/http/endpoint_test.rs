@@ -21,6 +21,8 @@ use crate::routing::Compiled;
             "reasons": [{"path": "$.total", "op": "gte", "found": 120, "result": true}],
             "body": "{\"total\":120}", "content_type": "application/json", "error": null})),
         (status = 400, body = ErrorBody, description = "The type or payload is invalid"),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
         (status = 401, response = Unauthorized),
         (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 503, response = Unavailable),

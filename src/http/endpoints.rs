@@ -64,6 +64,8 @@ async fn save(state: &AppState, row: EndpointRow, create: bool) -> Result<Endpoi
         (status = 201, body = EndpointCreated, description = "Created"),
         (status = 400, body = ErrorBody, description = "A field is invalid; the message names it, or the JSON Pointer of a bad filter or template node",
          example = json!({"error": "filter: at /all/0/op: unknown op 'eqq'; expected one of eq, ne, gt, gte, lt, lte, in, nin, exists, missing, prefix, contains, regex", "status": "error"})),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
         (status = 401, response = Unauthorized),
         (status = 409, body = ErrorBody, description = "The name is taken",
          example = json!({"error": "an endpoint named 'billing' exists already", "status": "error"})),
@@ -166,6 +168,8 @@ pub async fn secret(
     responses(
         (status = 200, body = EndpointView, description = "The endpoint, changed"),
         (status = 400, body = ErrorBody, description = "A field is invalid"),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
         (status = 401, response = Unauthorized),
         (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
         (status = 409, body = ErrorBody, description = "The name is taken"),

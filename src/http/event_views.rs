@@ -25,8 +25,39 @@ pub struct CreateEvent {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub send_at: Option<String>,
     /// At most 10 channels, each `[A-Za-z0-9._:-]{1,64}`.
-    #[schema(max_items = 10)]
+    #[schema(max_items = 10, value_type = Option<Vec<ChannelName>>)]
     pub channels: Option<Vec<String>>,
+}
+
+/// A channel: 1 to 64 characters from `[A-Za-z0-9._:-]`.
+#[derive(ToSchema)]
+#[schema(value_type = String, pattern = "^[A-Za-z0-9._:-]{1,64}$", example = "eu")]
+#[allow(dead_code)]
+pub struct ChannelName(String);
+
+/// An event's status, rolled up from its deliveries.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EventStatusName {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+    Unrouted,
+}
+
+/// An event status to list, or `all`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EventStatusFilter {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+    Unrouted,
+    All,
 }
 
 /// Up to 1,000 events, stored in one commit.
@@ -45,6 +76,7 @@ pub struct DeliveryView {
     /// The endpoint's name.
     pub endpoint: String,
     /// `pending`, `sending`, `sent`, `failed` or `cancelled`.
+    #[schema(value_type = super::views::StatusName)]
     pub status: String,
     /// Attempts made since it was created or last retried by hand.
     pub attempts: i32,
@@ -74,6 +106,7 @@ pub struct EventView {
     pub payload: Value,
     pub channels: Vec<String>,
     /// `pending`, `sent`, `failed`, `cancelled` or `unrouted`, rolled up from the deliveries.
+    #[schema(value_type = EventStatusName)]
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

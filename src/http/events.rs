@@ -10,7 +10,9 @@ use super::create::{batch_fingerprint, idempotency_key};
 use super::edge::parse_uuid;
 use super::error::{ApiError, ErrorBody};
 use super::event_input::{fingerprint, parse_event};
-use super::event_views::{CreateEvent, CreateEvents, EventList, EventView, EventsCreated};
+use super::event_views::{
+    CreateEvent, CreateEvents, EventList, EventStatusFilter, EventView, EventsCreated,
+};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use crate::db::{Batch, EventFilter, Inserted, Op, StatusFilter, StoreError};
@@ -175,8 +177,8 @@ fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError
 #[utoipa::path(
     get, path = "/events", tag = "events", operation_id = "listEvents",
     params(
-        ("type" = Option<String>, Query, description = "Only events of this type"),
-        ("status" = Option<String>, Query, description = "pending, sent, failed, cancelled, unrouted, or all (the default)"),
+        ("type" = Option<String>, Query, pattern = "^[A-Za-z0-9._:-]{1,128}$", description = "Only events of this type"),
+        ("status" = Option<EventStatusFilter>, Query, description = "pending, sent, failed, cancelled, unrouted, or all (the default)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, default 20"),
         ("offset" = Option<u64>, Query, minimum = 0, description = "Events to skip"),
     ),

@@ -20,7 +20,7 @@ pub struct MessageView {
     /// E.164 phone number.
     pub recipient: String,
     pub content: String,
-    /// `pending`, `sending`, `sent`, `failed` or `cancelled`.
+    /// `pending`, `sending`, `sent`, `failed`, `cancelled` or `unrouted`.
     #[schema(value_type = StatusName)]
     pub status: String,
     /// The webhook's id for the message, when it returned one.
@@ -77,7 +77,8 @@ pub struct AttemptView {
     #[schema(value_type = OutcomeName)]
     pub outcome: String,
     pub status_code: Option<i32>,
-    /// `timeout`, `connect`, `request` or `transport` when there was no usable answer.
+    /// `timeout`, `connect`, `request`, `transport` or `template` when there was no usable
+    /// answer.
     pub error_class: Option<String>,
     /// The start of the response body, or the error.
     pub response_excerpt: Option<String>,
@@ -127,6 +128,8 @@ pub enum StatusName {
     Sent,
     Failed,
     Cancelled,
+    /// No endpoint took the message (`WEBHOOK_URL=none` and no other endpoint for it).
+    Unrouted,
 }
 
 /// A status to list, or `all`.

@@ -289,3 +289,29 @@ async fn events_list_by_type_and_status_newest_first(backend: Backend) {
     );
     assert_eq!(list(None, Some(EventStatus::Unrouted)).total, 1);
 }
+
+both_stores!(payloads_keep_their_key_order_and_values_jsonb_would_refuse);
+async fn payloads_keep_their_key_order_and_values_jsonb_would_refuse(backend: Backend) {
+    let (_db, store) = open(backend);
+    let a = store.create_endpoint(&row("a")).unwrap();
+    let text = r#"{"zeta":1,"alpha":{"y":"\u0000 nul","x":1.7976931348623157e308},"ключ":[2.2250738585e-313,-0.0]}"#;
+    let mut event = event_to(&[&a]);
+    event.payload = serde_json::from_str(text).unwrap();
+    let id = stored(store.as_ref(), &[event]).remove(0).id;
+    let (read, _) = store.get_event(id).unwrap();
+    assert_eq!(
+        serde_json::to_string(&read.payload).unwrap(),
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(text).unwrap()).unwrap()
+    );
+    let keys: Vec<&String> = read.payload.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["zeta", "alpha", "ключ"],
+        "the order the payload was written in"
+    );
+    let claim = store.claim_due(1, LEASE, "w").unwrap().remove(0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&claim.payload).unwrap(),
+        read.payload
+    );
+}

@@ -317,3 +317,33 @@ async fn channels_must_meet_and_a_disabled_endpoint_keeps_its_pending_until_enab
     until_event(&app, waiting["id"].as_str().unwrap(), "sent").await;
     assert_eq!(hook.count(), 1);
 }
+
+both_stores!(any_json_object_is_a_payload_and_arrives_as_it_was_written);
+async fn any_json_object_is_a_payload_and_arrives_as_it_was_written(backend: Backend) {
+    let app = spawn_app_on(backend, ROUTING).await;
+    let raw = r#"{"type":"t","payload":{"zeta":"\u0000","alpha":1.7976931348623157e308,"ключ":[true,null]}}"#;
+    let response = app
+        .http
+        .post(format!("{}/events", app.address))
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let e: Value = response.json().await.unwrap();
+    until_event(&app, e["id"].as_str().unwrap(), "sent").await;
+    let body = app.webhook.received()[0].body.clone();
+    let got: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        got,
+        json!({"zeta": "\u{0}", "alpha": f64::MAX, "ключ": [true, null]}),
+        "{body}"
+    );
+    let keys: Vec<&String> = got.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        ["zeta", "alpha", "ключ"],
+        "the order it was written in: {body}"
+    );
+}

@@ -34,7 +34,9 @@ INSERT INTO endpoints (id, name, url) VALUES ('00000000-0000-0000-0000-000000000
 CREATE TABLE events (
     id                  UUID PRIMARY KEY,
     type                TEXT NOT NULL CONSTRAINT events_type_format CHECK (type ~ '^[A-Za-z0-9._:-]{1,128}$'),
-    payload             JSONB NOT NULL CONSTRAINT events_payload_object CHECK (jsonb_typeof(payload) = 'object'),
+    -- JSON text, as Herald wrote it: its key order is kept (the body without a template is the
+    -- payload as given), and it may hold what jsonb cannot (\u0000, numbers beyond a double).
+    payload             TEXT NOT NULL CONSTRAINT events_payload_object CHECK (json_typeof(payload::json) = 'object'),
     channels            TEXT,
     -- Deliveries made when it was routed; of them, pending or sending, failed, cancelled.
     deliveries          INTEGER NOT NULL DEFAULT 0 CHECK (deliveries >= 0),
@@ -61,7 +63,7 @@ CREATE INDEX events_type_created ON events (type, created_at DESC, id DESC);
 
 INSERT INTO events (id, type, payload, deliveries, open, failed, cancelled, sent_at,
                     idempotency_key, request_fingerprint, created_at, updated_at)
-SELECT id, 'message', jsonb_build_object('to', recipient, 'content', content), 1,
+SELECT id, 'message', json_build_object('to', recipient, 'content', content)::text, 1,
        (status IN ('pending', 'sending'))::int, (status = 'failed')::int,
        (status = 'cancelled')::int, sent_at, idempotency_key, request_fingerprint, created_at,
        updated_at

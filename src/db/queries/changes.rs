@@ -133,7 +133,8 @@ impl EventRow {
         EventRecord {
             id: self.id,
             event_type: self.r#type,
-            payload: self.payload,
+            // Herald wrote it from a parsed object, and the table checks it is one.
+            payload: serde_json::from_str(&self.payload).unwrap_or_default(),
             channels: parse_channels(self.channels.as_deref()),
             // A generated column that yields only known statuses.
             status: self.status.parse().unwrap_or(EventStatus::Failed),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use uuid::Uuid;
 
 use super::super::events::*;
@@ -20,8 +20,8 @@ pub(super) struct EventRow {
     pub id: Uuid,
     #[diesel(sql_type = Text)]
     pub r#type: String,
-    #[diesel(sql_type = Jsonb)]
-    pub payload: serde_json::Value,
+    #[diesel(sql_type = Text)]
+    pub payload: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub channels: Option<String>,
     #[diesel(sql_type = Text)]
@@ -77,13 +77,13 @@ fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventReco
         "INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
                              idempotency_key, request_fingerprint)
          SELECT id, t, p, c, n, n, s, k, f
-         FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int4[],
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
                      $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
          RETURNING {EVENT_COLUMNS}"
     ))
     .bind::<Array<SqlUuid>, _>(column(new, |e| e.id))
     .bind::<Array<Text>, _>(column(new, |e| e.event_type.clone()))
-    .bind::<Array<Jsonb>, _>(column(new, |e| e.payload.clone()))
+    .bind::<Array<Text>, _>(column(new, |e| e.payload.to_string()))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| channels_text(&e.channels)))
     .bind::<Array<diesel::sql_types::Integer>, _>(column(new, |e| e.routes.len() as i32))
     .bind::<Array<Nullable<Timestamptz>>, _>(column(new, |e| e.send_at))

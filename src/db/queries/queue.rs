@@ -48,7 +48,7 @@ SET status = 'sending',
 FROM due, events e
 WHERE m.id = due.id AND e.id = m.event_id
 RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
-          e.type AS event_type, e.payload::text AS payload, e.deliveries > 1 AS shared,
+          e.type AS event_type, e.payload, e.deliveries > 1 AS shared,
           m.next_attempt_at, m.created_at";
 
 pub fn claim_due(

@@ -69,7 +69,7 @@ pub async fn storm(scale: Scale) -> Row {
     let finished = drained(&db.url, Duration::from_secs(120)).await;
 
     let histories: Vec<History> = diesel::sql_query(
-        "SELECT e.payload ->> 'content' AS content, m.status,
+        "SELECT e.payload::json ->> 'content' AS content, m.status,
                 coalesce(string_agg(coalesce(a.status_code::text, a.error_class), ',' ORDER BY a.attempt), '') AS attempts,
                 coalesce(extract(epoch FROM max(a.started_at) - min(a.started_at)), 0)::float8 AS span
          FROM deliveries m JOIN events e ON e.id = m.event_id
