@@ -34,7 +34,7 @@ fresh_db() {
 queue() { # n: messages (events of type message), each with its delivery to default
   psql "$DATABASE_URL" -qtA -c "UPDATE dispatch_state SET active = false" \
     -c "INSERT INTO events (id, type, payload, deliveries, open) SELECT gen_random_uuid(), 'message',
-        json_build_object('to', '+90555' || lpad(i::text, 7, '0'), 'content', 'benchmark message ' || i)::text, 1, 1
+        '{\"to\":\"+90555' || lpad(i::text, 7, '0') || '\",\"content\":\"benchmark message ' || i || '\"}', 1, 1
         FROM generate_series(1, $1) AS i" \
     -c "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
         SELECT gen_random_uuid(), id, '00000000-0000-0000-0000-000000000001', now() FROM events"

@@ -1,13 +1,15 @@
-//! Herald moves messages from PostgreSQL to a webhook, reliably.
+//! Herald routes events to endpoints and delivers them, reliably.
 //!
 //! ```text
-//! producer ─insert─▶ messages(pending) ─claim (SKIP LOCKED, lease)─▶ scheduler ─Deliver─▶ sender ─POST─▶ webhook
-//!                                                                                          │ outcome
-//!                                       cache ◀─RecordSent (after commit)── sender ◀────────┘ finish → DB
+//! POST /events, /messages, producer ─route (types, channels, filter)─▶ events + deliveries(pending)
+//!   ─claim (SKIP LOCKED, lease)─▶ scheduler ─Deliver─▶ sender ─template, sign─▶ endpoint
+//!                                                        │ outcome
+//!          cache ◀─RecordSent (after commit)── sender ◀──┘ finish → DB (delivery + event counters)
 //! ```
 //!
 //! Dependencies point inwards: `domain` uses nothing of ours; `db`, `cache` and `webhook` use
-//! `domain`; `actors` use those; `http` calls the store; `startup` wires everything.
+//! `domain`; `routing` uses `domain`, `db` and the webhook guard; `actors` use those; `http`
+//! calls the store and the routing table; `startup` wires everything.
 
 pub mod actors;
 pub mod cache;

@@ -1,5 +1,6 @@
 //! The target of one delivery: its endpoint from the cached table (read from the store once
-//! when this instance has not seen it yet) and the body its template renders for the event.
+//! when this instance has not seen it yet) and the body: the stored payload as it is, or what
+//! the endpoint's template renders for the event.
 //! A failure here is the attempt's outcome, permanent: the same event renders the same way.
 
 use std::sync::Arc;
@@ -23,6 +24,19 @@ pub async fn prepare(
     let fail = |class, detail: String| AttemptOutcome::Failed { class, detail };
     let endpoint =
         endpoint.ok_or_else(|| fail(ErrorClass::Request, "the endpoint was deleted".into()))?;
+    if endpoint.template.is_none() {
+        // The payload as JSON is what the store holds: Herald wrote it compact, in the order
+        // it was given. Sent as it is, with no parse and no second serialisation.
+        let bytes = claim.payload.clone().into_bytes();
+        let content_type = "application/json".to_owned();
+        return Ok((
+            endpoint,
+            Body {
+                bytes,
+                content_type,
+            },
+        ));
+    }
     let payload: serde_json::Value = serde_json::from_str(&claim.payload).map_err(|e| {
         fail(
             ErrorClass::Request,

@@ -141,7 +141,7 @@ pub fn queue(database_url: &str, n: usize, tag: &str) {
         "BEGIN;
          CREATE TEMP TABLE new_events AS
            SELECT gen_random_uuid() AS id,
-                  json_build_object('to', '+90555' || lpad(i::text, 7, '0'), 'content', '{tag} ' || i)::text AS payload
+                  '{{\"to\":\"+90555' || lpad(i::text, 7, '0') || '\",\"content\":\"{tag} ' || i || '\"}}' AS payload
            FROM generate_series(1, {n}) AS i;
          INSERT INTO events (id, type, payload, deliveries, open) SELECT id, 'message', payload, 1, 1 FROM new_events;
          INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)

@@ -106,8 +106,6 @@ CREATE INDEX delivery_attempts_started ON delivery_attempts (started_at);
 
 CREATE INDEX deliveries_pending_due ON deliveries (next_attempt_at, created_at) WHERE status = 'pending';
 CREATE INDEX deliveries_sending_lease ON deliveries (lease_expires_at) WHERE status = 'sending';
-CREATE INDEX deliveries_status_created ON deliveries (status, created_at DESC);
 CREATE UNIQUE INDEX deliveries_event_endpoint ON deliveries (event_id, endpoint_id);
-CREATE INDEX deliveries_endpoint_status ON deliveries (endpoint_id, status);
 
 ALTER TABLE batch_requests RENAME COLUMN message_ids TO event_ids;

@@ -67,19 +67,31 @@ pub(super) struct DeliveryRow {
 const EVENT_COLUMNS: &str =
     "id, type, payload, channels, status, sent_at, created_at, updated_at, request_fingerprint";
 
-/// Inserts the events and their deliveries (the caller owns the transaction) and returns them
-/// as stored, in the order given, from what the inserts returned (no read after the write).
+/// Inserts the events and their deliveries in one statement (atomic on its own) and returns
+/// them as stored, in the order given: the deliveries' ids are made here, and their times are
+/// the statement's `now()`, which the events row returns.
 fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventRecord>, StoreError> {
     fn column<T>(new: &[NewEvent], f: impl Fn(&NewEvent) -> T) -> Vec<T> {
         new.iter().map(f).collect()
     }
+    let routes: Vec<(&NewEvent, &Route, Uuid)> = new
+        .iter()
+        .flat_map(|e| e.routes.iter().map(move |r| (e, r, Uuid::new_v4())))
+        .collect();
     let rows: Vec<EventRow> = diesel::sql_query(format!(
-        "INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
-                             idempotency_key, request_fingerprint)
-         SELECT id, t, p, c, n, n, s, k, f
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
-                     $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
-         RETURNING {EVENT_COLUMNS}"
+        "WITH stored AS (
+             INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
+                                 idempotency_key, request_fingerprint)
+             SELECT id, t, p, c, n, n, s, k, f
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
+                         $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
+             RETURNING {EVENT_COLUMNS}
+         ), routed AS (
+             INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
+             SELECT d, e, p, coalesce(s, now())
+             FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::timestamptz[]) AS t(d, e, p, s)
+         )
+         SELECT * FROM stored"
     ))
     .bind::<Array<SqlUuid>, _>(column(new, |e| e.id))
     .bind::<Array<Text>, _>(column(new, |e| e.event_type.clone()))
@@ -89,82 +101,39 @@ fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventReco
     .bind::<Array<Nullable<Timestamptz>>, _>(column(new, |e| e.send_at))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.0.clone())))
     .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.1.clone())))
+    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.2).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.0.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.1.endpoint_id).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Timestamptz>>, _>(routes.iter().map(|r| r.0.send_at).collect::<Vec<_>>())
     .load(conn)?;
-    let routes: Vec<(&NewEvent, &Route)> = new
-        .iter()
-        .flat_map(|e| e.routes.iter().map(move |r| (e, r)))
-        .collect();
-    let mut deliveries: HashMap<Uuid, Vec<DeliveryRecord>> = HashMap::new();
-    if !routes.is_empty() {
-        let inserted: Vec<InsertedDelivery> = diesel::sql_query(
-            "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
-             SELECT gen_random_uuid(), e, p, coalesce(s, now())
-             FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS t(e, p, s)
-             RETURNING id, event_id, endpoint_id, next_attempt_at, created_at",
-        )
-        .bind::<Array<SqlUuid>, _>(routes.iter().map(|(e, _)| e.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(
-            routes
-                .iter()
-                .map(|(_, r)| r.endpoint_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind::<Array<Nullable<Timestamptz>>, _>(
-            routes.iter().map(|(e, _)| e.send_at).collect::<Vec<_>>(),
-        )
-        .load(conn)?;
-        let names: HashMap<Uuid, &str> = routes
-            .iter()
-            .map(|(_, r)| (r.endpoint_id, r.endpoint.as_str()))
-            .collect();
-        for d in inserted {
-            deliveries
-                .entry(d.event_id)
-                .or_default()
-                .push(DeliveryRecord {
-                    id: d.id,
-                    event_id: d.event_id,
-                    endpoint_id: d.endpoint_id,
-                    endpoint: names
-                        .get(&d.endpoint_id)
-                        .copied()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    status: crate::domain::MessageStatus::Pending,
-                    attempts: 0,
-                    next_attempt_at: d.next_attempt_at,
-                    message_id: None,
-                    last_error: None,
-                    sent_at: None,
-                    created_at: d.created_at,
-                    updated_at: d.created_at,
-                });
-        }
-    }
     let mut by_id: HashMap<Uuid, EventRow> = rows.into_iter().map(|r| (r.id, r)).collect();
     Ok(new
         .iter()
-        .filter_map(|e| by_id.remove(&e.id))
-        .map(|r| {
-            let mut own = deliveries.remove(&r.id).unwrap_or_default();
-            own.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-            r.into_record(own)
+        .filter_map(|e| {
+            let row = by_id.remove(&e.id)?;
+            let at = row.created_at;
+            let mut deliveries: Vec<DeliveryRecord> = routes
+                .iter()
+                .filter(|r| r.0.id == e.id)
+                .map(|(_, route, id)| DeliveryRecord {
+                    id: *id,
+                    event_id: e.id,
+                    endpoint_id: route.endpoint_id,
+                    endpoint: route.endpoint.clone(),
+                    status: crate::domain::MessageStatus::Pending,
+                    attempts: 0,
+                    next_attempt_at: e.send_at.unwrap_or(at),
+                    message_id: None,
+                    last_error: None,
+                    sent_at: None,
+                    created_at: at,
+                    updated_at: at,
+                })
+                .collect();
+            deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+            Some(row.into_record(deliveries))
         })
         .collect())
-}
-
-#[derive(QueryableByName)]
-struct InsertedDelivery {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    event_id: Uuid,
-    #[diesel(sql_type = SqlUuid)]
-    endpoint_id: Uuid,
-    #[diesel(sql_type = Timestamptz)]
-    next_attempt_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
 }
 
 pub fn channels_text(channels: &[String]) -> Option<String> {
@@ -210,6 +179,12 @@ fn with_deliveries(
 }
 
 pub fn insert_event(conn: &mut PgConnection, new: &NewEvent) -> Result<Inserted, StoreError> {
+    if new.idempotency.is_none() {
+        // One statement, atomic on its own: no transaction to open and commit around it.
+        return Ok(Inserted::Created(
+            insert_all(conn, std::slice::from_ref(new))?.remove(0),
+        ));
+    }
     conn.transaction(|conn| {
         if let Some((key, fingerprint)) = &new.idempotency {
             // A key a batch took is not free for a single create.
@@ -258,6 +233,9 @@ pub fn insert_events(
     idempotency: Option<&(String, String)>,
 ) -> Result<Batch, StoreError> {
     let ids: Vec<Uuid> = new.iter().map(|e| e.id).collect();
+    if idempotency.is_none() {
+        return Ok(Batch::Created(insert_all(conn, new)?));
+    }
     conn.transaction(|conn| {
         if let Some((key, fingerprint)) = idempotency {
             #[derive(QueryableByName)]

@@ -39,11 +39,24 @@ UPDATE deliveries
 SET status = 'sending', claim_token = ?3, claimed_by = ?4, lease_expires_at = ?1 + ?5,
     attempts = attempts + 1, attempt_seq = attempt_seq + 1, updated_at = ?1
 WHERE id IN (SELECT id FROM due) AND (SELECT active FROM dispatch_state) = 1
-RETURNING id, attempts, attempt_seq, event_id, endpoint_id,
-          (SELECT type FROM events WHERE events.id = event_id) AS event_type,
-          (SELECT payload FROM events WHERE events.id = event_id) AS payload,
-          (SELECT deliveries > 1 FROM events WHERE events.id = event_id) AS shared,
-          next_attempt_at, created_at";
+RETURNING id, attempts, attempt_seq, event_id, endpoint_id, next_attempt_at, created_at";
+
+/// What a delivery needs of its event, for the claimed ones: one index lookup per event.
+const EVENTS_SQL: &str = "\
+SELECT e.id AS id, e.type AS event_type, e.payload AS payload, e.deliveries > 1 AS shared
+FROM json_each(?1) AS i CROSS JOIN events AS e ON e.id = i.value";
+
+#[derive(QueryableByName)]
+struct EventPart {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    event_type: String,
+    #[diesel(sql_type = Text)]
+    payload: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    shared: bool,
+}
 
 pub fn claim_due(
     conn: &mut SqliteConnection,
@@ -61,8 +74,28 @@ pub fn claim_due(
         .bind::<BigInt, _>(lease.as_millis().min(i64::MAX as u128) as i64)
         .load(conn)?;
     rows.sort_by_key(|r| (r.next_attempt_at, r.created_at));
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let events: Vec<EventPart> = diesel::sql_query(EVENTS_SQL)
+        .bind::<Text, _>(serde_json::to_string(&ids).unwrap_or_default())
+        .load(conn)?;
+    let mut events: std::collections::HashMap<String, EventPart> =
+        events.into_iter().map(|e| (e.id.clone(), e)).collect();
     rows.into_iter()
         .map(|r| {
+            let event = events.get(&r.event_id).ok_or(StoreError::NotFound)?;
+            let (event_type, payload, shared) = (
+                event.event_type.clone(),
+                event.payload.clone(),
+                event.shared,
+            );
+            if !shared {
+                events.remove(&r.event_id);
+            }
             Ok(Claim {
                 id: uuid(&r.id)?,
                 token,
@@ -70,9 +103,9 @@ pub fn claim_due(
                 number: r.attempt_seq as u32,
                 event_id: uuid(&r.event_id)?,
                 endpoint_id: uuid(&r.endpoint_id)?,
-                event_type: r.event_type,
-                payload: r.payload,
-                shared: r.shared,
+                event_type,
+                payload,
+                shared,
                 created_at: time(r.created_at),
                 deadline,
             })

@@ -177,12 +177,6 @@ pub struct ClaimRow {
     pub event_id: String,
     #[diesel(sql_type = Text)]
     pub endpoint_id: String,
-    #[diesel(sql_type = Text)]
-    pub event_type: String,
-    #[diesel(sql_type = Text)]
-    pub payload: String,
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    pub shared: bool,
     #[diesel(sql_type = BigInt)]
     pub next_attempt_at: i64,
     #[diesel(sql_type = BigInt)]
