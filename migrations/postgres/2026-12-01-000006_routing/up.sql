@@ -74,9 +74,11 @@ ALTER TABLE messages RENAME TO deliveries;
 ALTER TABLE deliveries ADD COLUMN event_id UUID, ADD COLUMN endpoint_id UUID;
 UPDATE deliveries SET event_id = id, endpoint_id = '00000000-0000-0000-0000-000000000001';
 ALTER TABLE deliveries ALTER COLUMN event_id SET NOT NULL, ALTER COLUMN endpoint_id SET NOT NULL;
+-- No foreign key to endpoints: they are never removed (a delete marks them), and the check would
+-- take a share lock on the endpoint's row for every delivery inserted, so that every insert of
+-- every instance would queue on the row of `default`.
 ALTER TABLE deliveries
-    ADD CONSTRAINT deliveries_event FOREIGN KEY (event_id) REFERENCES events (id) ON DELETE CASCADE,
-    ADD CONSTRAINT deliveries_endpoint FOREIGN KEY (endpoint_id) REFERENCES endpoints (id);
+    ADD CONSTRAINT deliveries_event FOREIGN KEY (event_id) REFERENCES events (id) ON DELETE CASCADE;
 ALTER TABLE deliveries DROP COLUMN recipient, DROP COLUMN content,
     DROP COLUMN idempotency_key, DROP COLUMN request_fingerprint;
 ALTER TABLE deliveries RENAME CONSTRAINT messages_sending_has_lease TO deliveries_sending_has_lease;

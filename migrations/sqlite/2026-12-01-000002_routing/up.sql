@@ -61,7 +61,8 @@ FROM messages;
 CREATE TABLE deliveries (
     id                  TEXT PRIMARY KEY NOT NULL,
     event_id            TEXT NOT NULL REFERENCES events (id) ON DELETE CASCADE,
-    endpoint_id         TEXT NOT NULL REFERENCES endpoints (id),
+    -- No foreign key to endpoints, as on PostgreSQL: they are never removed (a delete marks them).
+    endpoint_id         TEXT NOT NULL,
     status              TEXT NOT NULL DEFAULT 'pending'
                         CHECK (status IN ('pending', 'sending', 'sent', 'failed', 'cancelled')),
     attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
