@@ -115,7 +115,9 @@ impl EventStatus {
         }
     }
 
-    /// The roll-up of delivery statuses (none: unrouted).
+    /// The roll-up of delivery statuses (none: unrouted): the rule. Both stores keep it as a
+    /// generated column over counters of open, failed and cancelled deliveries (see the routing
+    /// migrations), which the store contract suite holds to this.
     pub fn roll_up(deliveries: impl IntoIterator<Item = MessageStatus>) -> Self {
         let (mut any, mut open, mut failed, mut all_cancelled) = (false, false, false, true);
         for status in deliveries {

@@ -1,5 +1,6 @@
 //! Reading one event, and the API's state changes of deliveries (retry, cancel) on PostgreSQL,
-//! each followed by the roll-up of its events' statuses in the same transaction.
+//! each moving its event's counters (its status is a generated column of them) in the same
+//! transaction.
 
 use diesel::PgConnection;
 use diesel::prelude::*;
