@@ -45,16 +45,8 @@ pub async fn test(
         .collect::<Result<Vec<_>, _>>()?;
     let row = super::endpoints::current(&state, &id).await?;
     let endpoint = Compiled::new(row);
-    let type_matched = endpoint
-        .row
-        .event_types
-        .as_ref()
-        .is_none_or(|t| t.iter().any(|t| t == event_type.as_str()));
-    let channels_matched = endpoint
-        .row
-        .channels
-        .as_ref()
-        .is_none_or(|mine| mine.iter().any(|c| channels.contains(c)));
+    let type_matched = endpoint.takes_type(event_type.as_str());
+    let channels_matched = endpoint.shares_channel(&channels);
     let (filter_matched, reasons) = match &endpoint.filter {
         Some(f) => f.explain(&body.payload),
         None => (true, Vec::new()),

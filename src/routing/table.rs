@@ -68,17 +68,21 @@ impl Compiled {
     /// Whether an event of `event_type` on `channels` with `payload` goes here (enabled or
     /// not: the caller decides).
     pub fn matches(&self, event_type: &str, channels: &[String], payload: &Value) -> bool {
-        let typed = self
-            .row
-            .event_types
-            .as_ref()
-            .is_none_or(|t| t.iter().any(|t| t == event_type));
-        let channeled = self
-            .row
-            .channels
-            .as_ref()
-            .is_none_or(|mine| mine.iter().any(|c| channels.contains(c)));
-        typed && channeled && self.filter.as_ref().is_none_or(|f| f.matches(payload))
+        self.takes_type(event_type)
+            && self.shares_channel(channels)
+            && self.filter.as_ref().is_none_or(|f| f.matches(payload))
+    }
+
+    /// Its event types hold `event_type`, or it has none (every type).
+    pub fn takes_type(&self, event_type: &str) -> bool {
+        let types = self.row.event_types.as_ref();
+        types.is_none_or(|t| t.iter().any(|t| t == event_type))
+    }
+
+    /// It shares one of `channels`, or it has none (any channel).
+    pub fn shares_channel(&self, channels: &[String]) -> bool {
+        let mine = self.row.channels.as_ref();
+        mine.is_none_or(|mine| mine.iter().any(|c| channels.contains(c)))
     }
 }
 
