@@ -21,6 +21,54 @@ pub struct NewEvent {
     pub routes: Vec<Route>,
 }
 
+impl NewEvent {
+    /// A fresh id for each delivery, in route order: time-ordered, so that the index entries
+    /// of a burst of deliveries land together at the end of each index.
+    pub fn delivery_ids(&self) -> Vec<Uuid> {
+        self.routes.iter().map(|_| Uuid::now_v7()).collect()
+    }
+
+    /// The event as it was just stored at `at`, `delivery_ids[i]` being the id of the delivery
+    /// to `routes[i]`: what an insert answers with, without reading its rows back.
+    pub fn stored(&self, delivery_ids: &[Uuid], at: DateTime<Utc>) -> EventRecord {
+        let mut deliveries: Vec<DeliveryRecord> = self
+            .routes
+            .iter()
+            .zip(delivery_ids)
+            .map(|(r, id)| DeliveryRecord {
+                id: *id,
+                event_id: self.id,
+                endpoint_id: r.endpoint_id,
+                endpoint: r.endpoint.clone(),
+                status: MessageStatus::Pending,
+                attempts: 0,
+                next_attempt_at: self.send_at.unwrap_or(at),
+                message_id: None,
+                last_error: None,
+                sent_at: None,
+                created_at: at,
+                updated_at: at,
+            })
+            .collect();
+        deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+        EventRecord {
+            id: self.id,
+            event_type: self.event_type.clone(),
+            payload: self.payload.clone(),
+            channels: self.channels.clone(),
+            status: if self.routes.is_empty() {
+                EventStatus::Unrouted
+            } else {
+                EventStatus::Pending
+            },
+            sent_at: None,
+            created_at: at,
+            updated_at: at,
+            deliveries,
+        }
+    }
+}
+
 /// One endpoint an event goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {

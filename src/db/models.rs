@@ -25,7 +25,7 @@ pub struct NewMessage {
 impl NewMessage {
     pub fn new(recipient: Recipient, content: Content) -> Self {
         Self {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             recipient,
             content,
             send_at: None,

@@ -37,7 +37,7 @@ pub fn parse_event(body: &CreateEvent) -> Result<NewEvent, String> {
     channels.dedup();
     let send_at = super::create::parse_send_at(body.send_at.as_deref())?;
     Ok(NewEvent {
-        id: Uuid::new_v4(),
+        id: Uuid::now_v7(),
         event_type: event_type.into_string(),
         payload: body.payload.clone(),
         channels,

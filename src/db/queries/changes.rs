@@ -11,6 +11,7 @@ use super::super::StoreError;
 use super::super::events::*;
 use super::super::models::AttemptRow;
 use super::events::{DeliveryRow, EventRow, load};
+use super::prepared::Prepared;
 use crate::domain::{EventStatus, MessageStatus};
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -32,6 +33,14 @@ FROM unnest($1::uuid[], $2::int4[], $3::int4[], $4::int4[], $5::bool[])
      AS d(id, open, failed, cancelled, sent)
 WHERE e.id = d.id";
 
+/// Locks the rows of `events` (which may be moved by other writers too) in id order.
+pub fn lock_events(conn: &mut PgConnection, events: &[Uuid]) -> Result<(), StoreError> {
+    if !events.is_empty() {
+        Prepared(diesel::sql_query(LOCK_SQL).bind::<Array<SqlUuid>, _>(events)).execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn count(conn: &mut PgConnection, moves: &[Moved]) -> Result<(), StoreError> {
     if moves.is_empty() {
         return Ok(());
@@ -41,19 +50,19 @@ pub fn count(conn: &mut PgConnection, moves: &[Moved]) -> Result<(), StoreError>
         .filter(|m| m.shared)
         .map(|m| m.event_id)
         .collect();
-    if !shared.is_empty() {
-        diesel::sql_query(LOCK_SQL)
-            .bind::<Array<SqlUuid>, _>(&shared)
-            .execute(conn)?;
-    }
+    lock_events(conn, &shared)?;
     let column = |f: fn(&Moved) -> i32| moves.iter().map(f).collect::<Vec<_>>();
-    diesel::sql_query(COUNT_SQL)
-        .bind::<Array<SqlUuid>, _>(moves.iter().map(|m| m.event_id).collect::<Vec<_>>())
-        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.open))
-        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.failed))
-        .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.cancelled))
-        .bind::<Array<diesel::sql_types::Bool>, _>(moves.iter().map(|m| m.sent).collect::<Vec<_>>())
-        .execute(conn)?;
+    Prepared(
+        diesel::sql_query(COUNT_SQL)
+            .bind::<Array<SqlUuid>, _>(moves.iter().map(|m| m.event_id).collect::<Vec<_>>())
+            .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.open))
+            .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.failed))
+            .bind::<Array<diesel::sql_types::Integer>, _>(column(|m| m.cancelled))
+            .bind::<Array<diesel::sql_types::Bool>, _>(
+                moves.iter().map(|m| m.sent).collect::<Vec<_>>(),
+            ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::super::events::*;
 use super::super::{Batch, Inserted, StoreError};
+use super::prepared::Prepared;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -67,72 +68,65 @@ pub(super) struct DeliveryRow {
 const EVENT_COLUMNS: &str =
     "id, type, payload, channels, status, sent_at, created_at, updated_at, request_fingerprint";
 
+#[derive(QueryableByName)]
+struct StoredAt {
+    #[diesel(sql_type = Timestamptz)]
+    at: DateTime<Utc>,
+}
+
 /// Inserts the events and their deliveries in one statement (atomic on its own) and returns
-/// them as stored, in the order given: the deliveries' ids are made here, and their times are
-/// the statement's `now()`, which the events row returns.
+/// them as stored, in the order given, built from what was written: the deliveries' ids are
+/// made here, and every time is the statement's `now()`, the one row it answers with.
 fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventRecord>, StoreError> {
-    fn column<T>(new: &[NewEvent], f: impl Fn(&NewEvent) -> T) -> Vec<T> {
+    fn column<'a, T>(new: &'a [NewEvent], f: impl Fn(&'a NewEvent) -> T) -> Vec<T> {
         new.iter().map(f).collect()
     }
+    let ids: Vec<Vec<Uuid>> = new.iter().map(NewEvent::delivery_ids).collect();
     let routes: Vec<(&NewEvent, &Route, Uuid)> = new
         .iter()
-        .flat_map(|e| e.routes.iter().map(move |r| (e, r, Uuid::new_v4())))
+        .zip(&ids)
+        .flat_map(|(e, ids)| e.routes.iter().zip(ids).map(move |(r, id)| (e, r, *id)))
         .collect();
-    let rows: Vec<EventRow> = diesel::sql_query(format!(
-        "WITH stored AS (
-             INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
-                                 idempotency_key, request_fingerprint)
-             SELECT id, t, p, c, n, n, s, k, f
-             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
-                         $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
-             RETURNING {EVENT_COLUMNS}
-         ), routed AS (
-             INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
-             SELECT d, e, p, coalesce(s, now())
-             FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::timestamptz[]) AS t(d, e, p, s)
-         )
-         SELECT * FROM stored"
-    ))
-    .bind::<Array<SqlUuid>, _>(column(new, |e| e.id))
-    .bind::<Array<Text>, _>(column(new, |e| e.event_type.clone()))
-    .bind::<Array<Text>, _>(column(new, |e| e.payload.to_string()))
-    .bind::<Array<Nullable<Text>>, _>(column(new, |e| channels_text(&e.channels)))
-    .bind::<Array<diesel::sql_types::Integer>, _>(column(new, |e| e.routes.len() as i32))
-    .bind::<Array<Nullable<Timestamptz>>, _>(column(new, |e| e.send_at))
-    .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.0.clone())))
-    .bind::<Array<Nullable<Text>>, _>(column(new, |e| e.idempotency.as_ref().map(|i| i.1.clone())))
-    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.2).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.0.id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.1.endpoint_id).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Timestamptz>>, _>(routes.iter().map(|r| r.0.send_at).collect::<Vec<_>>())
-    .load(conn)?;
-    let mut by_id: HashMap<Uuid, EventRow> = rows.into_iter().map(|r| (r.id, r)).collect();
+    let stored: StoredAt = Prepared(
+        diesel::sql_query(
+            "WITH stored AS (
+                 INSERT INTO events (id, type, payload, channels, deliveries, open, send_at,
+                                     idempotency_key, request_fingerprint)
+                 SELECT id, t, p, c, n, n, s, k, f
+                 FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
+                             $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
+             ), routed AS (
+                 INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
+                 SELECT d, e, p, coalesce(s, now())
+                 FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::timestamptz[])
+                     AS t(d, e, p, s)
+             )
+             SELECT now() AS at",
+        )
+        .bind::<Array<SqlUuid>, _>(column(new, |e| e.id))
+        .bind::<Array<Text>, _>(column(new, |e| e.event_type.as_str()))
+        .bind::<Array<Text>, _>(column(new, |e| e.payload.to_string()))
+        .bind::<Array<Nullable<Text>>, _>(column(new, |e| channels_text(&e.channels)))
+        .bind::<Array<diesel::sql_types::Integer>, _>(column(new, |e| e.routes.len() as i32))
+        .bind::<Array<Nullable<Timestamptz>>, _>(column(new, |e| e.send_at))
+        .bind::<Array<Nullable<Text>>, _>(column(new, |e| {
+            e.idempotency.as_ref().map(|i| i.0.as_str())
+        }))
+        .bind::<Array<Nullable<Text>>, _>(column(new, |e| {
+            e.idempotency.as_ref().map(|i| i.1.as_str())
+        }))
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.2).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.0.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.1.endpoint_id).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Timestamptz>>, _>(
+            routes.iter().map(|r| r.0.send_at).collect::<Vec<_>>(),
+        ),
+    )
+    .get_result(conn)?;
     Ok(new
         .iter()
-        .filter_map(|e| {
-            let row = by_id.remove(&e.id)?;
-            let at = row.created_at;
-            let mut deliveries: Vec<DeliveryRecord> = routes
-                .iter()
-                .filter(|r| r.0.id == e.id)
-                .map(|(_, route, id)| DeliveryRecord {
-                    id: *id,
-                    event_id: e.id,
-                    endpoint_id: route.endpoint_id,
-                    endpoint: route.endpoint.clone(),
-                    status: crate::domain::MessageStatus::Pending,
-                    attempts: 0,
-                    next_attempt_at: e.send_at.unwrap_or(at),
-                    message_id: None,
-                    last_error: None,
-                    sent_at: None,
-                    created_at: at,
-                    updated_at: at,
-                })
-                .collect();
-            deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-            Some(row.into_record(deliveries))
-        })
+        .zip(&ids)
+        .map(|(e, ids)| e.stored(ids, stored.at))
         .collect())
 }
 

@@ -6,6 +6,7 @@ mod changes;
 mod endpoints;
 mod events;
 mod history;
+mod prepared;
 mod queue;
 
 pub(super) use changes::{cancel, get, retry};

@@ -10,10 +10,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 
 use super::super::StoreError;
-use super::super::events::Moved;
 use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
-use super::changes::count;
-use crate::domain::MessageStatus;
+use super::changes::lock_events;
+use super::prepared::Prepared;
 
 /// Expired leases first, then pending rows by due time. Each half walks its partial index from
 /// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
@@ -59,11 +58,13 @@ pub fn claim_due(
 ) -> Result<Vec<Claim>, StoreError> {
     // Taken before the claim: the local deadline can only be earlier than the database's lease.
     let deadline = Instant::now() + lease;
-    let mut rows: Vec<ClaimRow> = diesel::sql_query(CLAIM_SQL)
-        .bind::<BigInt, _>(i64::from(limit))
-        .bind::<Text, _>(worker)
-        .bind::<BigInt, _>(lease.as_millis() as i64)
-        .load(conn)?;
+    let mut rows: Vec<ClaimRow> = Prepared(
+        diesel::sql_query(CLAIM_SQL)
+            .bind::<BigInt, _>(i64::from(limit))
+            .bind::<Text, _>(worker)
+            .bind::<BigInt, _>(lease.as_millis() as i64),
+    )
+    .load(conn)?;
     rows.sort_by_key(|r| (r.next_attempt_at, r.created_at));
     Ok(rows
         .into_iter()
@@ -95,22 +96,39 @@ WITH input AS (
                                    status_code, error_class, response_excerpt)
     SELECT id, attempt, started_at, duration_ms, outcome, status_code, error_class, excerpt
     FROM input
+), applied AS (
+    UPDATE deliveries m
+    SET status = i.next_status,
+        claim_token = NULL,
+        claimed_by = NULL,
+        lease_expires_at = NULL,
+        updated_at = now(),
+        next_attempt_at = CASE WHEN i.next_status = 'pending'
+                               THEN now() + i.after_ms * interval '1 millisecond'
+                               ELSE m.next_attempt_at END,
+        last_error = i.error,
+        message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE m.message_id END,
+        sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
+    FROM input i
+    WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
+    RETURNING m.id, i.token, m.sent_at, m.event_id, i.next_status
+), moved AS (
+    -- Each applied outcome leaves `sending` (open) for its next status, as `Moved::of` counts.
+    SELECT event_id,
+           sum(CASE WHEN next_status = 'pending' THEN 0 ELSE -1 END)::int4 AS open,
+           sum((next_status = 'failed')::int4)::int4 AS failed,
+           sum((next_status = 'cancelled')::int4)::int4 AS cancelled,
+           bool_or(next_status = 'sent') AS sent
+    FROM applied GROUP BY event_id
+), counted AS (
+    UPDATE events e
+    SET open = greatest(e.open + d.open, 0), failed = greatest(e.failed + d.failed, 0),
+        cancelled = greatest(e.cancelled + d.cancelled, 0),
+        sent_at = CASE WHEN d.sent THEN now() ELSE e.sent_at END, updated_at = now()
+    FROM moved d
+    WHERE e.id = d.event_id AND (d.open <> 0 OR d.failed <> 0 OR d.cancelled <> 0 OR d.sent)
 )
-UPDATE deliveries m
-SET status = i.next_status,
-    claim_token = NULL,
-    claimed_by = NULL,
-    lease_expires_at = NULL,
-    updated_at = now(),
-    next_attempt_at = CASE WHEN i.next_status = 'pending'
-                           THEN now() + i.after_ms * interval '1 millisecond'
-                           ELSE m.next_attempt_at END,
-    last_error = i.error,
-    message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE m.message_id END,
-    sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
-FROM input i
-WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
-RETURNING m.id, i.token, m.sent_at, m.event_id";
+SELECT id, token, sent_at FROM applied";
 
 #[derive(QueryableByName)]
 struct Applied {
@@ -120,8 +138,6 @@ struct Applied {
     token: uuid::Uuid,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     sent_at: Option<chrono::DateTime<chrono::Utc>>,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    event_id: uuid::Uuid,
 }
 
 /// One statement for the whole group (atomic on its own): every attempt row inserted, every
@@ -137,49 +153,47 @@ pub fn finish(
     fn column<T>(group: &[Recorded], f: impl Fn(&Recorded) -> T) -> Vec<T> {
         group.iter().map(f).collect()
     }
-    let applied: Vec<Applied> = conn.transaction(|conn| {
-        let applied: Vec<Applied> = diesel::sql_query(FINISH_SQL)
-            .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
-            .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
-            .bind::<Array<Integer>, _>(column(group, |r| r.attempt.attempt as i32))
-            .bind::<Array<Timestamptz>, _>(column(group, |r| r.attempt.started_at))
-            .bind::<Array<Integer>, _>(column(group, |r| r.attempt.duration_ms as i32))
-            .bind::<Array<Text>, _>(column(group, |r| r.attempt.kind.as_str()))
-            .bind::<Array<Nullable<Integer>>, _>(column(group, |r| {
-                r.attempt.status_code.map(i32::from)
-            }))
-            .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
-            .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
-            .bind::<Array<Text>, _>(column(group, |r| r.next_state().status))
-            .bind::<Array<BigInt>, _>(column(group, |r| r.next_state().after_ms))
-            .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
-                r.next_state().error.map(str::to_owned)
-            }))
-            .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
-                r.next_state().message_id.map(str::to_owned)
-            }))
-            .load(conn)?;
-        let owners: std::collections::HashMap<(uuid::Uuid, uuid::Uuid), &Recorded> = group
-            .iter()
-            .map(|r| ((r.claim.id, r.claim.token), r))
-            .collect();
-        let moves = applied.iter().filter_map(|a| {
-            let r = owners.get(&(a.id, a.token))?;
-            let to = r
-                .next_state()
-                .status
-                .parse()
-                .unwrap_or(MessageStatus::Failed);
-            Some(Moved::of(
-                a.event_id,
-                MessageStatus::Sending,
-                to,
-                r.claim.shared,
-            ))
-        });
-        count(conn, &Moved::summed(moves))?;
-        Ok::<_, StoreError>(applied)
-    })?;
+    // Events shared by several deliveries are locked first, in id order, so that two groups
+    // that share events never wait for each other in a circle; the counters of an event with
+    // one delivery are moved by this group alone, in the statement itself.
+    let shared: Vec<uuid::Uuid> = group
+        .iter()
+        .filter(|r| r.claim.shared)
+        .map(|r| r.claim.event_id)
+        .collect();
+    let run = |conn: &mut PgConnection| -> Result<Vec<Applied>, StoreError> {
+        Ok(Prepared(
+            diesel::sql_query(FINISH_SQL)
+                .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.id))
+                .bind::<Array<diesel::sql_types::Uuid>, _>(column(group, |r| r.claim.token))
+                .bind::<Array<Integer>, _>(column(group, |r| r.attempt.attempt as i32))
+                .bind::<Array<Timestamptz>, _>(column(group, |r| r.attempt.started_at))
+                .bind::<Array<Integer>, _>(column(group, |r| r.attempt.duration_ms as i32))
+                .bind::<Array<Text>, _>(column(group, |r| r.attempt.kind.as_str()))
+                .bind::<Array<Nullable<Integer>>, _>(column(group, |r| {
+                    r.attempt.status_code.map(i32::from)
+                }))
+                .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.error_class))
+                .bind::<Array<Nullable<Text>>, _>(column(group, |r| r.attempt.excerpt.clone()))
+                .bind::<Array<Text>, _>(column(group, |r| r.next_state().status))
+                .bind::<Array<BigInt>, _>(column(group, |r| r.next_state().after_ms))
+                .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+                    r.next_state().error.map(str::to_owned)
+                }))
+                .bind::<Array<Nullable<Text>>, _>(column(group, |r| {
+                    r.next_state().message_id.map(str::to_owned)
+                })),
+        )
+        .load(conn)?)
+    };
+    let applied: Vec<Applied> = if shared.is_empty() {
+        run(conn)?
+    } else {
+        conn.transaction(|conn| {
+            lock_events(conn, &shared)?;
+            run(conn)
+        })?
+    };
     // By claim, not by message: one group can hold a stale claim's outcome and the current
     // claim's outcome for the same message.
     type Key = (uuid::Uuid, uuid::Uuid);
@@ -205,13 +219,13 @@ struct NextDue {
 /// Both halves read the low end of a partial index. Rounded up: "due now" means claimable now
 /// (a lease is claimable once it has run out, a pending row once it is due).
 pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
-    let next: NextDue = diesel::sql_query(
+    let next: NextDue = Prepared(diesel::sql_query(
         "SELECT ceil(EXTRACT(EPOCH FROM least(
                     (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'),
                     (SELECT min(lease_expires_at) FROM deliveries WHERE status = 'sending')
                         + interval '1 microsecond')
                  - now()) * 1000)::float8 AS ms",
-    )
+    ))
     .get_result(conn)?;
     Ok(next
         .ms
@@ -237,6 +251,6 @@ pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, Store
 
 /// Tells every listening dispatcher that work may be due.
 pub fn announce_due(conn: &mut PgConnection) -> Result<(), StoreError> {
-    diesel::sql_query("SELECT pg_notify('herald_due', '')").execute(conn)?;
+    Prepared(diesel::sql_query("SELECT pg_notify('herald_due', '')")).execute(conn)?;
     Ok(())
 }

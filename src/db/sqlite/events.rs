@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::super::events::*;
 use super::super::{Batch, Inserted, StoreError};
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, EVENT_COLUMNS, EventRow, millis, uuid};
-use crate::domain::{EventStatus, MessageStatus};
+use crate::domain::MessageStatus;
 
 /// Inserts the events and their deliveries, and returns them as stored, in the order given: this
 /// process is the only writer, so what it wrote is what is there (no read after the write).
@@ -51,42 +51,7 @@ fn insert_all(
     .execute(conn)?;
     let records: Vec<EventRecord> = new
         .iter()
-        .map(|e| {
-            let mut deliveries: Vec<DeliveryRecord> = e
-                .routes
-                .iter()
-                .map(|r| DeliveryRecord {
-                    id: Uuid::new_v4(),
-                    event_id: e.id,
-                    endpoint_id: r.endpoint_id,
-                    endpoint: r.endpoint.clone(),
-                    status: MessageStatus::Pending,
-                    attempts: 0,
-                    next_attempt_at: e.send_at.unwrap_or(at),
-                    message_id: None,
-                    last_error: None,
-                    sent_at: None,
-                    created_at: at,
-                    updated_at: at,
-                })
-                .collect();
-            deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
-            EventRecord {
-                id: e.id,
-                event_type: e.event_type.clone(),
-                payload: e.payload.clone(),
-                channels: e.channels.clone(),
-                status: if e.routes.is_empty() {
-                    EventStatus::Unrouted
-                } else {
-                    EventStatus::Pending
-                },
-                sent_at: None,
-                created_at: at,
-                updated_at: at,
-                deliveries,
-            }
-        })
+        .map(|e| e.stored(&e.delivery_ids(), at))
         .collect();
     let deliveries: Vec<serde_json::Value> = records
         .iter()
