@@ -19,6 +19,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod monitor;
+pub mod protect;
 pub mod routing;
 pub mod sink;
 pub mod startup;

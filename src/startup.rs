@@ -45,8 +45,6 @@ pub struct Handles {
     pub wake: Wake,
     /// The cached endpoint table.
     pub endpoints: Endpoints,
-    /// Ends the poll that follows endpoint changes of other instances.
-    follow_stop: Arc<std::sync::atomic::AtomicBool>,
     server: ServerHandle,
     grace: Duration,
     stop: Arc<Notify>,
@@ -115,8 +113,6 @@ impl Application {
         routing::reload(&store, &endpoints)
             .await
             .context("could not read the endpoints")?;
-        let follow_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        routing::follow(store.clone(), endpoints.clone(), Arc::clone(&follow_stop));
 
         let cache_writer =
             CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
@@ -193,7 +189,6 @@ impl Application {
             producer,
             wake,
             endpoints,
-            follow_stop,
             server: server.handle(),
             grace: settings.shutdown_grace,
             stop: Arc::new(Notify::new()),
@@ -262,8 +257,6 @@ impl Handles {
         let (drained, _, ()) = tokio::join!(drain, stop, http);
         let drained = drained.unwrap_or(false);
         // Outcomes of finished deliveries are written by now (the drain waits for them).
-        self.follow_stop
-            .store(true, std::sync::atomic::Ordering::Release);
         self.store.close().await;
         if drained {
             tracing::info!("shutdown complete: every delivery finished");

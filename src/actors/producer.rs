@@ -86,17 +86,18 @@ impl Handler<Produce> for Producer {
     type Result = ResponseFuture<Result<usize, StoreError>>;
 
     fn handle(&mut self, _: Produce, _: &mut Self::Context) -> Self::Result {
-        let batch: Vec<_> = (0..self.settings.batch)
+        let mut batch: Vec<_> = (0..self.settings.batch)
             .filter_map(|_| fake_message(self.content_max_chars))
-            .map(|m| {
-                let mut event = m.to_event();
-                event.routes = self.endpoints.route(&event.event_type, &[], &event.payload);
-                event
-            })
+            .map(|m| m.to_event())
             .collect();
         let (store, wake) = (self.store.clone(), self.wake.clone());
         let monitor = Arc::clone(&self.monitor);
+        let endpoints = self.endpoints.clone();
         Box::pin(async move {
+            crate::routing::fresh(&store, &endpoints).await;
+            for event in &mut batch {
+                event.routes = endpoints.route(&event.event_type, &[], &event.payload);
+            }
             match store
                 .run(Op::Insert, move |s| s.insert_events(&batch, None))
                 .await

@@ -1,5 +1,5 @@
-//! The target of one delivery: its endpoint from the cached table (read from the store once
-//! when this instance has not seen it yet) and the body: the stored payload as it is, or what
+//! The target of one delivery: its endpoint from the cached table (checked against the store
+//! within the last second, and read again when this instance has not seen the endpoint yet) and the body: the stored payload as it is, or what
 //! the endpoint's template renders for the event.
 //! A failure here is the attempt's outcome, permanent: the same event renders the same way.
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::db::{Claim, Store};
 use crate::domain::{AttemptOutcome, ErrorClass};
-use crate::routing::{Compiled, Endpoints, reload};
+use crate::routing::{Compiled, Endpoints, fresh, reload};
 use crate::webhook::Body;
 
 /// The claim's endpoint and the body it receives; a failure is the attempt's (permanent)
@@ -17,6 +17,7 @@ pub async fn prepare(
     endpoints: &Endpoints,
     claim: &Claim,
 ) -> Result<(Arc<Compiled>, Body), AttemptOutcome> {
+    fresh(store, endpoints).await;
     let mut endpoint = endpoints.get(claim.endpoint_id);
     if endpoint.is_none() && reload(store, endpoints).await.is_ok() {
         endpoint = endpoints.get(claim.endpoint_id);

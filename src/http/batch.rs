@@ -89,10 +89,9 @@ pub async fn create_batch(
     let messages = parse_all(&body, state.content_max_chars)?;
     let key = idempotency_key(&req)?
         .map(|key| (key, batch_fingerprint(messages.iter().map(fingerprint))));
-    let events: Vec<_> = messages
-        .iter()
-        .map(|m| state.routed(m.to_event()))
-        .collect();
+    let events = state
+        .routed_all(messages.iter().map(|m| m.to_event()).collect())
+        .await;
     let stored = state
         .store
         .run(Op::Insert, move |s| s.insert_events(&events, key.as_ref()))

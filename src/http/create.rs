@@ -134,7 +134,7 @@ pub async fn create(
         let print = fingerprint(&message);
         message.idempotency = Some((key, print));
     }
-    let event = state.routed(message.to_event());
+    let event = state.routed(message.to_event()).await;
     let inserted = state
         .store
         .run(Op::Insert, move |s| s.insert_event(&event))

@@ -51,7 +51,7 @@ pub async fn create(
     if let Some(key) = idempotency_key(&req)? {
         event.idempotency = Some((key, fingerprint(&event)));
     }
-    let event = state.routed(event);
+    let event = state.routed(event).await;
     let inserted = state
         .store
         .run(Op::Insert, move |s| s.insert_event(&event))
@@ -101,11 +101,10 @@ pub async fn create_batch(
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            parse_event(e)
-                .map(|e| state.routed(e))
-                .map_err(|why| ApiError::BadRequest(format!("events[{i}].{why}")))
+            parse_event(e).map_err(|why| ApiError::BadRequest(format!("events[{i}].{why}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let events = state.routed_all(events).await;
     let key =
         idempotency_key(&req)?.map(|key| (key, batch_fingerprint(events.iter().map(fingerprint))));
     let stored = state

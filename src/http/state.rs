@@ -30,12 +30,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `event` with its routes: the enabled endpoints it matches now.
-    pub fn routed(&self, mut event: NewEvent) -> NewEvent {
-        event.routes = self
-            .endpoints
-            .route(&event.event_type, &event.channels, &event.payload);
-        event
+    /// `event` with its routes: the enabled endpoints it matches now, by a table checked
+    /// against the store within the last second.
+    pub async fn routed(&self, event: NewEvent) -> NewEvent {
+        self.routed_all(vec![event]).await.remove(0)
+    }
+
+    /// [`Self::routed`] for each event of a batch.
+    pub async fn routed_all(&self, mut events: Vec<NewEvent>) -> Vec<NewEvent> {
+        crate::routing::fresh(&self.store, &self.endpoints).await;
+        for event in &mut events {
+            event.routes = self
+                .endpoints
+                .route(&event.event_type, &event.channels, &event.payload);
+        }
+        events
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`Template`]: mapping and text templates, parsed at write time, rendered at delivery.
 //! - [`EndpointInput`]: an endpoint as a user writes it, checked field by field.
 //! - [`Endpoints`]: the cached endpoint table that routes events and serves the sender, kept
-//!   in step with the store by [`reload`] and [`follow`].
+//!   in step with the store by [`reload`] and [`fresh`].
 //!
 //! All but the last two are pure: no I/O, unit-tested in place.
 
@@ -27,6 +27,6 @@ pub use node::NodeError;
 pub use path::{Path, Segment};
 pub use pointer::Pointer;
 pub use spec::{EndpointInput, generate_secret, parse_secret};
-pub use sync::{follow, reload};
+pub use sync::{fresh, reload};
 pub use table::{Compiled, Endpoints};
 pub use template::{Rendered, Scope, Template, plain};

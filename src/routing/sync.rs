@@ -1,14 +1,11 @@
 //! Keeping [`Endpoints`] in step with the store: [`reload`] after a change this instance made,
-//! and [`follow`], the poll that picks up changes from other instances.
+//! and [`fresh`], the check before use that picks up changes from other instances.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use super::table::{Endpoints, POLL_EVERY};
+use super::table::Endpoints;
 use crate::db::{Op, Store, StoreError};
 
 /// Reads the endpoints again. The version is read first: a change that lands between the two
-/// reads makes the next poll reload once more, never miss it.
+/// reads makes the next check reload once more, never miss it.
 pub async fn reload(store: &Store, endpoints: &Endpoints) -> Result<(), StoreError> {
     let (version, rows) = store
         .run(Op::Read, |s| {
@@ -20,21 +17,26 @@ pub async fn reload(store: &Store, endpoints: &Endpoints) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Polls the endpoints' version every [`POLL_EVERY`] and reloads when it moved, until `stop`.
-pub fn follow(store: Store, endpoints: Endpoints, stop: Arc<AtomicBool>) {
-    actix_rt::spawn(async move {
-        let mut tick = tokio::time::interval(POLL_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !stop.load(Ordering::Acquire) {
-            tick.tick().await;
-            let Ok(version) = store.run(Op::Read, |s| s.endpoints_version()).await else {
-                continue; // the store logged it; the table stays as it was
-            };
-            if endpoints.version() != Some(version)
-                && let Err(e) = reload(&store, &endpoints).await
-            {
-                tracing::debug!(error = %e, "endpoint reload failed; retrying at the next poll");
+/// Checks the table against the store if its last check is older than [`CHECK_EVERY`](super::table::CHECK_EVERY), and
+/// reloads it if another instance changed an endpoint; call it before routing or delivering.
+/// One caller checks at a time; the others wait for it and use its answer. A failed check
+/// leaves the table as it was (the store logged the failure) and is tried again a period later.
+pub async fn fresh(store: &Store, endpoints: &Endpoints) {
+    if endpoints.is_fresh() {
+        return;
+    }
+    let _one = endpoints.checking.lock().await;
+    if endpoints.is_fresh() {
+        return;
+    }
+    match store.run(Op::Read, |s| s.endpoints_version()).await {
+        Ok(version) if endpoints.version() == Some(version) => endpoints.mark_checked(),
+        Ok(_) => {
+            if let Err(e) = reload(store, endpoints).await {
+                tracing::debug!(error = %e, "endpoint reload failed; retrying at the next check");
+                endpoints.mark_checked();
             }
         }
-    });
+        Err(_) => endpoints.mark_checked(),
+    }
 }

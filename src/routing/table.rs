@@ -1,11 +1,12 @@
 //! [`Endpoints`]: the cached endpoint table every instance routes with and delivers from. It
-//! is read from the store once, reloaded after every change this instance makes, and polled
-//! (a cheap version query) so that changes made by another instance arrive within
-//! [`POLL_EVERY`]. Routing is decided here, once, when an event is stored.
+//! is read from the store once and reloaded after every change this instance makes; before it
+//! is used, it is checked against the store (a cheap version query) when its last check is
+//! older than [`CHECK_EVERY`], so a change made by another instance is seen within that. Idle,
+//! it costs nothing. Routing is decided here, once, when an event is stored.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -14,8 +15,8 @@ use super::filter::Filter;
 use super::template::Template;
 use crate::db::{EndpointRow, Route};
 
-/// How often the table checks whether another instance changed an endpoint.
-pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// The table is used only if it was checked against the store within this.
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// An endpoint, parsed for routing and delivery.
 #[derive(Debug, Clone)]
@@ -97,6 +98,10 @@ struct Table {
 #[derive(Clone, Default)]
 pub struct Endpoints {
     table: Arc<RwLock<Table>>,
+    /// When the table was last known to match the store.
+    checked: Arc<Mutex<Option<Instant>>>,
+    /// Held while one caller checks, so that the others wait for its answer.
+    pub(super) checking: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Endpoints {
@@ -112,6 +117,20 @@ impl Endpoints {
             list,
             by_id,
         };
+        self.mark_checked();
+    }
+
+    /// The table matches the store as of now (or the check failed, and is due again later).
+    pub fn mark_checked(&self) {
+        *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether the table was checked within [`CHECK_EVERY`].
+    pub fn is_fresh(&self) -> bool {
+        self.checked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < CHECK_EVERY)
     }
 
     pub fn version(&self) -> Option<i64> {

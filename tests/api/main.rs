@@ -33,6 +33,7 @@ mod resilience;
 mod routing;
 mod routing_changes;
 mod routing_input;
+mod routing_instances;
 mod routing_ssrf;
 mod sink;
 mod testdb;
