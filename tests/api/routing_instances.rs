@@ -16,7 +16,10 @@ async fn until_routed(app: &TestApp, name: &str, routed: bool) -> Duration {
     let started = Instant::now();
     loop {
         let response = app
-            .post_json("/events", &json!({"type": "order.created", "payload": {"n": 1}}))
+            .post_json(
+                "/events",
+                &json!({"type": "order.created", "payload": {"n": 1}}),
+            )
             .await;
         assert_eq!(response.status().as_u16(), 201);
         let body: Value = response.json().await.unwrap();
@@ -49,7 +52,10 @@ async fn a_change_made_through_one_instance_routes_on_another_within_about_a_sec
     assert!(took < Duration::from_millis(1_600), "created: {took:?}");
 
     let id = created["id"].as_str().unwrap();
-    assert_eq!(a.post(&format!("/endpoints/{id}/disable")).await.status(), 200);
+    assert_eq!(
+        a.post(&format!("/endpoints/{id}/disable")).await.status(),
+        200
+    );
     let took = until_routed(&b, "late", false).await;
     assert!(took < Duration::from_millis(1_600), "disabled: {took:?}");
 }
