@@ -17,18 +17,19 @@ pub async fn reload(store: &Store, endpoints: &Endpoints) -> Result<(), StoreErr
     Ok(())
 }
 
-/// Checks the table against the store if its last check is older than [`CHECK_EVERY`](super::table::CHECK_EVERY), and
-/// reloads it if another instance changed an endpoint; call it before routing or delivering.
-/// One caller checks at a time; the others wait for it and use its answer. A failed check
-/// leaves the table as it was (the store logged the failure) and is tried again a period later.
+/// Checks the table against the store if its last check is older than
+/// [`CHECK_EVERY`](super::table::CHECK_EVERY), and reloads it if another instance changed an
+/// endpoint; call it before routing or delivering. One caller checks at a time; the others
+/// go on with the table as it is (checked a second and one query ago) rather than wait. A
+/// failed check leaves the table as it was (the store logged the failure) and is tried again a
+/// period later.
 pub async fn fresh(store: &Store, endpoints: &Endpoints) {
     if endpoints.is_fresh() {
         return;
     }
-    let _one = endpoints.checking.lock().await;
-    if endpoints.is_fresh() {
+    let Some(_checking) = endpoints.start_check() else {
         return;
-    }
+    };
     match store.run(Op::Read, |s| s.endpoints_version()).await {
         Ok(version) if endpoints.version() == Some(version) => endpoints.mark_checked(),
         Ok(_) => {

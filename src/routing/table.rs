@@ -5,6 +5,7 @@
 //! it costs nothing. Routing is decided here, once, when an event is stored.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -100,8 +101,17 @@ pub struct Endpoints {
     table: Arc<RwLock<Table>>,
     /// When the table was last known to match the store.
     checked: Arc<Mutex<Option<Instant>>>,
-    /// Held while one caller checks, so that the others wait for its answer.
-    pub(super) checking: Arc<tokio::sync::Mutex<()>>,
+    /// Set while one caller checks the table against the store.
+    checking: Arc<AtomicBool>,
+}
+
+/// The one check in progress; it ends when this is dropped.
+pub struct Checking(Arc<AtomicBool>);
+
+impl Drop for Checking {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl Endpoints {
@@ -123,6 +133,14 @@ impl Endpoints {
     /// The table matches the store as of now (or the check failed, and is due again later).
     pub fn mark_checked(&self) {
         *self.checked.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// Starts the check, unless another caller is checking already.
+    pub fn start_check(&self) -> Option<Checking> {
+        self.checking
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| Checking(Arc::clone(&self.checking)))
     }
 
     /// Whether the table was checked within [`CHECK_EVERY`].
