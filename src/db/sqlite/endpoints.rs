@@ -1,5 +1,5 @@
 //! Endpoints on SQLite, as on PostgreSQL: read all, create, replace, soft-delete (cancelling
-//! what is still pending for it), recent activity, and the version the router polls.
+//! what is still pending for it), recent activity, and the version the router checks before use.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
