@@ -1,5 +1,5 @@
 //! Endpoints on PostgreSQL: read all, create, replace, soft-delete (cancelling what is still
-//! pending for it), recent activity, and the version every instance checks before use (and reloads on a change).
+//! pending for it), recent activity, and the version every instance checks before use.
 
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
