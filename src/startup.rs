@@ -127,6 +127,10 @@ impl Application {
             settings.scheduler.rate,
         );
         let slots = sender.slots();
+        let isolation = crate::actors::isolation::Isolation {
+            endpoints: endpoints.clone(),
+            in_flight: sender.in_flight(),
+        };
         let sender = sender.start();
         let local_wake = Arc::new(tokio::sync::Notify::new());
         let wake = Wake::start(store.clone(), Arc::clone(&local_wake));
@@ -138,6 +142,7 @@ impl Application {
             });
         let scheduler = Scheduler::new(
             store.clone(),
+            isolation,
             sender.clone().recipient(),
             Arc::clone(&monitor),
             &settings.scheduler,

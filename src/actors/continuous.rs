@@ -11,6 +11,7 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
 
+use super::isolation::Isolation;
 use super::sender::DeliverReserved;
 use crate::db::{Op, Store};
 use crate::monitor::{Monitor, chain};
@@ -46,6 +47,7 @@ impl Wake {
 /// Everything the loop needs; built by the scheduler.
 pub struct Loop {
     pub store: Store,
+    pub isolation: Isolation,
     pub sender: Recipient<DeliverReserved>,
     pub monitor: Arc<Monitor>,
     pub slots: Arc<Semaphore>,
@@ -112,10 +114,12 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     }
     let want = (slots.num_permits() as u32).min(l.batch_size);
     let (lease, worker) = (l.lease, l.worker.clone());
+    let shares = l.isolation.shares(&l.store, want).await;
+    let asked = shares.clone();
     let found = l
         .store
         .run(Op::Claim, move |s| {
-            let claims = s.claim_due(want, lease, &worker)?;
+            let claims = s.claim(&shares, want, lease, &worker)?;
             if !claims.is_empty() {
                 return Ok((claims, true, None));
             }
@@ -132,6 +136,7 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
         }
     };
     l.monitor.metrics.dispatch_active.set(i64::from(active));
+    l.isolation.in_flight.claimed(&asked, &claims);
     if claims.is_empty() {
         return if active {
             Round::Idle(next)
@@ -144,7 +149,14 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     // One slot per claim; the rest go back when `slots` drops.
     let permits: Vec<OwnedSemaphorePermit> =
         (0..claims.len()).map_while(|_| slots.split(1)).collect();
-    let jobs = claims.into_iter().zip(permits).collect();
+    let jobs = claims
+        .into_iter()
+        .zip(permits)
+        .map(|(claim, permit)| {
+            let held = l.isolation.in_flight.hold(&claim);
+            (claim, permit, held)
+        })
+        .collect();
     let (sender, wake) = (l.sender.clone(), Arc::clone(&l.wake));
     actix_rt::spawn(async move {
         // The claims stay `sending` until their lease expires if the sender is gone.

@@ -11,6 +11,7 @@
 
 pub mod cache;
 pub mod continuous;
+pub mod isolation;
 mod pace;
 pub mod producer;
 pub mod recorder;

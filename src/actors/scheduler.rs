@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Mutex, Notify, Semaphore};
 
 use super::continuous;
+use super::isolation::Isolation;
 use super::report::DeliveryReport;
 use super::sender::{Deliver, DeliverReserved};
 use crate::db::{Op, Store};
@@ -23,6 +24,7 @@ use crate::monitor::{Monitor, chain};
 
 pub struct Scheduler {
     store: Store,
+    isolation: Isolation,
     sender: Recipient<Deliver>,
     /// Continuous mode: what its loop needs besides the above.
     continuous: Option<Continuous>,
@@ -47,8 +49,10 @@ pub struct Continuous {
 }
 
 impl Scheduler {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
+        isolation: Isolation,
         sender: Recipient<Deliver>,
         monitor: Arc<Monitor>,
         settings: &crate::config::SchedulerSettings,
@@ -57,6 +61,7 @@ impl Scheduler {
     ) -> Self {
         Self {
             store,
+            isolation,
             sender,
             continuous,
             stop: Arc::new(AtomicBool::new(false)),
@@ -87,6 +92,7 @@ impl Actor for Scheduler {
         self.continuous_wake = Some(Arc::clone(&c.wake));
         actix_rt::spawn(continuous::run(continuous::Loop {
             store: self.store.clone(),
+            isolation: self.isolation.clone(),
             sender: c.sender,
             monitor: Arc::clone(&self.monitor),
             slots: c.slots,
@@ -139,9 +145,10 @@ impl Handler<Tick> for Scheduler {
             Arc::clone(&self.monitor),
         );
         let (limit, lease, worker) = (self.batch_size, self.lease, self.worker.clone());
+        let isolation = self.isolation.clone();
         Box::pin(async move {
             let started = Instant::now();
-            let outcome = tick(&store, &sender, &monitor, limit, lease, worker).await;
+            let outcome = tick(&store, &isolation, &sender, &monitor, limit, lease, worker).await;
             monitor
                 .metrics
                 .tick_duration
@@ -157,6 +164,7 @@ impl Handler<Tick> for Scheduler {
 
 async fn tick(
     store: &Store,
+    isolation: &Isolation,
     sender: &Recipient<Deliver>,
     monitor: &Monitor,
     limit: u32,
@@ -165,9 +173,11 @@ async fn tick(
 ) -> TickOutcome {
     // One statement when there is work; the dispatch state is read only to tell an idle
     // queue from a stopped one.
+    let shares = isolation.shares(store, limit).await;
+    let asked = shares.clone();
     let claimed = store
         .run(Op::Claim, move |s| {
-            let claims = s.claim_due(limit, lease, &worker)?;
+            let claims = s.claim(&shares, limit, lease, &worker)?;
             let active = !claims.is_empty() || s.dispatch_active()?;
             Ok((active, claims))
         })
@@ -177,6 +187,7 @@ async fn tick(
         Err(e) => return TickOutcome::Failed(chain(&e)),
     };
     monitor.metrics.dispatch_active.set(i64::from(active));
+    isolation.in_flight.claimed(&asked, &claims);
     if !active {
         return TickOutcome::Inactive;
     }

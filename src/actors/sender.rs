@@ -13,6 +13,8 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
+use super::isolation::{Held, InFlight};
+
 use super::cache::RecordSent;
 use super::pace::Pace;
 use super::recorder::Recorder;
@@ -41,6 +43,8 @@ struct Deps {
     monitor: Arc<Monitor>,
     policy: RetryPolicy,
     permits: Arc<Semaphore>,
+    /// Deliveries in flight per endpoint (isolation).
+    in_flight: Arc<InFlight>,
     concurrency: u32,
     /// `DISPATCH_RATE`, when set.
     pace: Option<Pace>,
@@ -71,6 +75,7 @@ impl Sender {
                 monitor,
                 policy,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
+                in_flight: Arc::default(),
                 concurrency,
                 pace: rate.map(Pace::new),
                 draining: watch::Sender::new(false),
@@ -89,16 +94,23 @@ impl Actor for Sender {
 pub struct Deliver(pub Vec<Claim>);
 
 /// Deliver these claims, each holding a delivery slot the caller took from [`Sender::slots`]
-/// before claiming (continuous dispatch: it claims only what it can start at once).
+/// before claiming (continuous dispatch: it claims only what it can start at once), and
+/// counted in flight for its endpoint ([`Sender::in_flight`]) since it was claimed.
 #[derive(Message)]
 #[rtype(result = "DeliveryReport")]
-pub struct DeliverReserved(pub Vec<(Claim, OwnedSemaphorePermit)>);
+pub struct DeliverReserved(pub Vec<(Claim, OwnedSemaphorePermit, Held)>);
 
 impl Handler<Deliver> for Sender {
     type Result = ResponseFuture<DeliveryReport>;
 
     fn handle(&mut self, Deliver(claims): Deliver, _: &mut Self::Context) -> Self::Result {
-        let jobs = claims.into_iter().map(|claim| (claim, None)).collect();
+        let jobs = claims
+            .into_iter()
+            .map(|claim| {
+                let held = self.deps.in_flight.hold(&claim);
+                (claim, None, held)
+            })
+            .collect();
         Box::pin(deliver_all(Arc::clone(&self.deps), jobs))
     }
 }
@@ -113,7 +125,7 @@ impl Handler<DeliverReserved> for Sender {
     ) -> Self::Result {
         let jobs = jobs
             .into_iter()
-            .map(|(claim, slot)| (claim, Some(slot)))
+            .map(|(claim, slot, held)| (claim, Some(slot), held))
             .collect();
         Box::pin(deliver_all(Arc::clone(&self.deps), jobs))
     }
@@ -125,15 +137,20 @@ impl Sender {
     pub fn slots(&self) -> Arc<Semaphore> {
         Arc::clone(&self.deps.permits)
     }
+
+    /// Deliveries in flight per endpoint: a scheduler shares its claims by it.
+    pub fn in_flight(&self) -> Arc<InFlight> {
+        Arc::clone(&self.deps.in_flight)
+    }
 }
 
 async fn deliver_all(
     deps: Arc<Deps>,
-    jobs: Vec<(Claim, Option<OwnedSemaphorePermit>)>,
+    jobs: Vec<(Claim, Option<OwnedSemaphorePermit>, Held)>,
 ) -> DeliveryReport {
     join_all(
         jobs.into_iter()
-            .map(|(claim, slot)| deliver_one(&deps, claim, slot)),
+            .map(|(claim, slot, held)| deliver_one(&deps, claim, slot, held)),
     )
     .await
     .into_iter()
@@ -145,6 +162,8 @@ async fn deliver_one(
     deps: &Deps,
     claim: Claim,
     slot: Option<OwnedSemaphorePermit>,
+    // Counted in flight for its endpoint until this returns (recorded or handed back).
+    _held: Held,
 ) -> DeliveryReport {
     let mut draining = deps.draining.subscribe();
     let permit = match slot {

@@ -26,6 +26,8 @@ pub struct EndpointRow {
     pub secret: Option<String>,
     pub enabled: bool,
     pub description: Option<String>,
+    /// Deliveries this endpoint may have in flight per instance (1 to 1,000).
+    pub max_in_flight: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -101,13 +101,14 @@ impl Backend for PgStore {
 }
 
 impl QueueStore for PgStore {
-    fn claim_due(
+    fn claim(
         &self,
+        shares: &[crate::db::Share],
         limit: u32,
         lease: Duration,
         worker: &str,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.with(|c| queries::claim_due(c, limit, lease, worker))
+        self.with(|c| queries::claim_due(c, shares, limit, lease, worker))
     }
 
     fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {

@@ -32,10 +32,13 @@ pub enum Inserted {
 /// The delivery protocol: claim due deliveries with a lease, record outcomes guarded by the
 /// claim token, hand back what never started, and the wake-ups around it.
 pub trait QueueStore {
-    /// Claims up to `limit` due deliveries (pending and due, or sending with an expired lease)
-    /// of enabled endpoints, oldest due first, if dispatch is active. Increments `attempts`.
-    fn claim_due(
+    /// Claims up to `limit` due deliveries, if dispatch is active: sending ones whose lease
+    /// expired first (of any endpoint), then pending due ones, at most `share` of each endpoint
+    /// in `shares` (enabled endpoints only), each endpoint's oldest due first. Increments
+    /// `attempts`.
+    fn claim(
         &self,
+        shares: &[Share],
         limit: u32,
         lease: Duration,
         worker: &str,
@@ -122,4 +125,50 @@ pub trait Backend: QueueStore + EventStore + EndpointStore + Send + Sync + 'stat
     fn close(&self) {}
     /// The database's clock, so that every instance agrees on "now".
     fn now(&self) -> Result<DateTime<Utc>, StoreError>;
+
+    /// [`QueueStore::claim`] with up to `limit` from every endpoint, for tools and tests; the
+    /// dispatcher claims with each endpoint's fair share.
+    fn claim_due(
+        &self,
+        limit: u32,
+        lease: Duration,
+        worker: &str,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let shares: Vec<Share> = self
+            .endpoints()?
+            .iter()
+            .map(|e| Share {
+                endpoint_id: e.id,
+                share: limit,
+            })
+            .collect();
+        self.claim(&shares, limit, lease, worker)
+    }
+}
+
+/// Takes from the lists in turns (each one's first, then each one's second, …) up to `limit`:
+/// how a claim shares its batch among endpoints.
+pub fn in_turns<T>(lists: Vec<Vec<T>>, limit: usize) -> Vec<T> {
+    let mut lists: Vec<std::vec::IntoIter<T>> = lists.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let before = out.len();
+        for list in &mut lists {
+            if out.len() == limit {
+                break;
+            }
+            out.extend(list.next());
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    out
+}
+
+/// How many due deliveries one claim may take of one endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    pub endpoint_id: Uuid,
+    pub share: u32,
 }

@@ -29,6 +29,9 @@ pub struct EndpointView {
     pub headers: BTreeMap<String, String>,
     pub enabled: bool,
     pub description: Option<String>,
+    /// Deliveries it may have in flight per instance.
+    #[schema(example = 8)]
+    pub max_in_flight: u32,
     /// Whether deliveries are signed (`default` without `WEBHOOK_SECRET` is not).
     pub signed: bool,
     pub created_at: DateTime<Utc>,
@@ -117,6 +120,7 @@ impl EndpointView {
                 .collect(),
             enabled: row.enabled,
             description: row.description.clone(),
+            max_in_flight: row.max_in_flight,
             signed: row.secret.is_some(),
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -40,6 +40,21 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// A `max_in_flight` that is not a whole number is refused naming the field (serde's own
+/// message would not).
+fn in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let value = Value::deserialize(d)?;
+    value
+        .as_u64()
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "max_in_flight: must be a whole number from 1 to {MAX_IN_FLIGHT}, not {value}"
+            ))
+        })
+}
+
 /// An endpoint as written by a user. On `POST`, `name` and `url` are required.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,6 +86,10 @@ pub struct EndpointInput {
     /// `whsec_` and base64 of 24 to 64 bytes; generated when absent on create.
     pub secret: Option<String>,
     pub enabled: Option<bool>,
+    /// Deliveries it may have in flight per instance, 1 to 1,000; 8 when absent on create.
+    #[serde(default, deserialize_with = "in_flight")]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub max_in_flight: Option<u32>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -78,6 +97,11 @@ pub struct EndpointInput {
     #[schema(value_type = Option<Object>)]
     pub sample: Option<Value>,
 }
+
+/// An endpoint's `max_in_flight` when none is given.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
+/// The largest `max_in_flight`.
+pub const MAX_IN_FLIGHT: u32 = 1000;
 
 fn bad(field: &str, e: impl std::fmt::Display) -> String {
     format!("{field}: {e}")
@@ -106,6 +130,7 @@ impl EndpointInput {
             secret: Some(generate_secret()),
             enabled: true,
             description: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             created_at: now,
             updated_at: now,
         });
@@ -171,6 +196,14 @@ impl EndpointInput {
         }
         if let Some(enabled) = self.enabled {
             row.enabled = enabled;
+        }
+        if let Some(n) = self.max_in_flight {
+            if !(1..=MAX_IN_FLIGHT).contains(&n) {
+                return Err(format!(
+                    "max_in_flight: must be 1 to {MAX_IN_FLIGHT}, not {n}"
+                ));
+            }
+            row.max_in_flight = n;
         }
         if let Some(description) = self.description {
             if description

@@ -18,7 +18,7 @@ use crate::testdb::open_store as open;
 
 const LEASE: Duration = Duration::from_secs(30);
 
-fn row(name: &str) -> EndpointRow {
+pub fn row(name: &str) -> EndpointRow {
     let now = chrono::Utc::now();
     EndpointRow {
         id: Uuid::new_v4(),
@@ -32,12 +32,13 @@ fn row(name: &str) -> EndpointRow {
         secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
         enabled: true,
         description: Some("d".into()),
+        max_in_flight: 8,
         created_at: now,
         updated_at: now,
     }
 }
 
-fn event_to(routes: &[&EndpointRow]) -> NewEvent {
+pub fn event_to(routes: &[&EndpointRow]) -> NewEvent {
     NewEvent {
         id: Uuid::new_v4(),
         event_type: "order.created".into(),
@@ -55,7 +56,7 @@ fn event_to(routes: &[&EndpointRow]) -> NewEvent {
     }
 }
 
-fn stored(store: &dyn Store, events: &[NewEvent]) -> Vec<herald::db::EventRecord> {
+pub fn stored(store: &dyn Store, events: &[NewEvent]) -> Vec<herald::db::EventRecord> {
     match store.insert_events(events, None).unwrap() {
         Batch::Created(e) => e,
         Batch::Replayed(_) => panic!("no key, no replay"),

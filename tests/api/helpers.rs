@@ -210,6 +210,15 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn patch_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .patch(format!("{}{path}", self.address))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.http
             .delete(format!("{}{path}", self.address))

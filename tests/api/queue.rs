@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use herald::db::Op;
-use herald::db::{
-    AttemptRecord, Backend as MessageStore, FinishResult, PgStore, QueueStore, Recorded,
-};
+use herald::db::{AttemptRecord, Backend as MessageStore, FinishResult, PgStore, Recorded};
 use herald::domain::{Finish, MessageStatus, OutcomeKind};
 
 use crate::helpers::*;

@@ -39,6 +39,8 @@ struct Row {
     enabled: bool,
     #[diesel(sql_type = Nullable<Text>)]
     description: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    max_in_flight: i32,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
@@ -59,6 +61,7 @@ impl Row {
             secret: self.secret,
             enabled: self.enabled,
             description: self.description,
+            max_in_flight: self.max_in_flight.max(1) as u32,
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -66,7 +69,7 @@ impl Row {
 }
 
 const COLUMNS: &str = "id, name, url, event_types, channels, filter, template, headers, secret, \
-                       enabled, description, created_at, updated_at";
+                       enabled, description, max_in_flight, created_at, updated_at";
 
 pub fn all(conn: &mut PgConnection) -> Result<Vec<EndpointRow>, StoreError> {
     let rows: Vec<Row> = diesel::sql_query(format!(
@@ -97,14 +100,14 @@ fn write(
     let sql = if insert {
         format!(
             "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
-                                    secret, enabled, description)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+                                    secret, enabled, description, max_in_flight)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
         )
     } else {
         format!(
             "UPDATE endpoints SET name = $2, url = $3, event_types = $4, channels = $5, filter = $6,
                     template = $7, headers = $8, secret = $9, enabled = $10, description = $11,
-                    updated_at = now()
+                    max_in_flight = $12, updated_at = now()
              WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
         )
     };
@@ -120,6 +123,7 @@ fn write(
         .bind::<Nullable<Text>, _>(&e.secret)
         .bind::<Bool, _>(e.enabled)
         .bind::<Nullable<Text>, _>(&e.description)
+        .bind::<diesel::sql_types::Integer, _>(e.max_in_flight as i32)
         .get_result(conn)
         .optional()
         .map_err(|err| named(err, &e.name))

@@ -127,10 +127,15 @@ pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool,
         #[diesel(sql_type = diesel::sql_types::Bool)]
         overdue: bool,
     }
-    // Both halves walk a partial index from its low end.
+    // Both halves walk a partial index from its low end (the pending one per enabled
+    // endpoint: a disabled endpoint's deliveries wait, they are not stalled).
     let found: Overdue = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM deliveries WHERE status = 'pending'
-                          AND next_attempt_at < now() - $1 * interval '1 millisecond')
+        "SELECT EXISTS (SELECT 1 FROM endpoints e CROSS JOIN LATERAL (
+                            SELECT 1 FROM deliveries
+                            WHERE endpoint_id = e.id AND status = 'pending'
+                              AND next_attempt_at < now() - $1 * interval '1 millisecond'
+                            LIMIT 1) d
+                        WHERE e.enabled)
              OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'
                           AND lease_expires_at < now() - $1 * interval '1 millisecond') AS overdue",
     )

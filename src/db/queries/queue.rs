@@ -14,25 +14,31 @@ use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
 use super::changes::lock_events;
 use super::prepared::Prepared;
 
-/// Expired leases first, then pending rows by due time. Each half walks its partial index from
-/// the low end and stops at the limit (no scan or sort of the whole backlog, unlike one query
-/// with an `OR`); rows locked by another claimer are skipped.
+/// Expired leases first, then pending rows endpoint by endpoint: for each share, the
+/// endpoint's part of the pending index is walked from its oldest due row, skipping rows
+/// another claimer holds, and the walk stops at the share (no scan or sort of the backlog,
+/// however long one endpoint's is). The shares add up to about the limit (see
+/// `actors::isolation`), so little is locked and left. One statement, however many endpoints.
 const CLAIM_SQL: &str = "\
-WITH disabled AS (
-    SELECT coalesce(array_agg(id), '{}') AS ids FROM endpoints WHERE NOT enabled
-), expired AS (
+WITH expired AS (
     SELECT id FROM deliveries
     WHERE status = 'sending' AND lease_expires_at < now() AND (SELECT active FROM dispatch_state)
     ORDER BY lease_expires_at
     LIMIT $1
     FOR UPDATE SKIP LOCKED
+), shares AS (
+    SELECT s.endpoint_id, s.share
+    FROM unnest($4::uuid[], $5::int4[]) AS s(endpoint_id, share)
+    JOIN endpoints p ON p.id = s.endpoint_id AND p.enabled
+    WHERE (SELECT active FROM dispatch_state)
 ), pending AS (
-    SELECT id FROM deliveries
-    WHERE status = 'pending' AND next_attempt_at <= now() AND (SELECT active FROM dispatch_state)
-      AND NOT endpoint_id = ANY((SELECT ids FROM disabled)::uuid[])
-    ORDER BY next_attempt_at, created_at
-    LIMIT $1
-    FOR UPDATE SKIP LOCKED
+    SELECT c.id FROM shares s CROSS JOIN LATERAL (
+        SELECT id FROM deliveries
+        WHERE endpoint_id = s.endpoint_id AND status = 'pending' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, created_at
+        LIMIT s.share
+        FOR UPDATE SKIP LOCKED
+    ) c
 ), due AS (
     SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $1
 )
@@ -52,6 +58,7 @@ RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint
 
 pub fn claim_due(
     conn: &mut PgConnection,
+    shares: &[crate::db::Share],
     limit: u32,
     lease: Duration,
     worker: &str,
@@ -62,7 +69,16 @@ pub fn claim_due(
         diesel::sql_query(CLAIM_SQL)
             .bind::<BigInt, _>(i64::from(limit))
             .bind::<Text, _>(worker)
-            .bind::<BigInt, _>(lease.as_millis() as i64),
+            .bind::<BigInt, _>(lease.as_millis() as i64)
+            .bind::<Array<diesel::sql_types::Uuid>, _>(
+                shares.iter().map(|s| s.endpoint_id).collect::<Vec<_>>(),
+            )
+            .bind::<Array<Integer>, _>(
+                shares
+                    .iter()
+                    .map(|s| s.share.min(i32::MAX as u32) as i32)
+                    .collect::<Vec<_>>(),
+            ),
     )
     .load(conn)?;
     rows.sort_by_key(|r| (r.next_attempt_at, r.created_at));
@@ -221,7 +237,11 @@ struct NextDue {
 pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
     let next: NextDue = Prepared(diesel::sql_query(
         "SELECT ceil(EXTRACT(EPOCH FROM least(
-                    (SELECT min(next_attempt_at) FROM deliveries WHERE status = 'pending'),
+                    (SELECT min(d.at) FROM endpoints e CROSS JOIN LATERAL (
+                         SELECT next_attempt_at AS at FROM deliveries
+                         WHERE endpoint_id = e.id AND status = 'pending'
+                         ORDER BY next_attempt_at LIMIT 1) d
+                     WHERE e.enabled),
                     (SELECT min(lease_expires_at) FROM deliveries WHERE status = 'sending')
                         + interval '1 microsecond')
                  - now()) * 1000)::float8 AS ms",

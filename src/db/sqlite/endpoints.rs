@@ -38,6 +38,8 @@ struct Row {
     enabled: i32,
     #[diesel(sql_type = Nullable<Text>)]
     description: Option<String>,
+    #[diesel(sql_type = Integer)]
+    max_in_flight: i32,
     #[diesel(sql_type = BigInt)]
     created_at: i64,
     #[diesel(sql_type = BigInt)]
@@ -58,6 +60,7 @@ impl Row {
             secret: self.secret,
             enabled: self.enabled != 0,
             description: self.description,
+            max_in_flight: self.max_in_flight.max(1) as u32,
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
         })
@@ -65,7 +68,7 @@ impl Row {
 }
 
 const COLUMNS: &str = "id, name, url, event_types, channels, filter, template, headers, secret, \
-                       enabled, description, created_at, updated_at";
+                       enabled, description, max_in_flight, created_at, updated_at";
 
 pub fn all(conn: &mut SqliteConnection) -> Result<Vec<EndpointRow>, StoreError> {
     let rows: Vec<Row> = diesel::sql_query(format!(
@@ -95,14 +98,16 @@ fn write(
     let sql = if insert {
         format!(
             "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
-                                    secret, enabled, description, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12) RETURNING {COLUMNS}"
+                                    secret, enabled, description, created_at, updated_at,
+                                    max_in_flight)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
+             RETURNING {COLUMNS}"
         )
     } else {
         format!(
             "UPDATE endpoints SET name = ?2, url = ?3, event_types = ?4, channels = ?5, filter = ?6,
                     template = ?7, headers = ?8, secret = ?9, enabled = ?10, description = ?11,
-                    updated_at = max(?12, updated_at + 1)
+                    max_in_flight = ?13, updated_at = max(?12, updated_at + 1)
              WHERE id = ?1 AND deleted_at IS NULL RETURNING {COLUMNS}"
         )
     };
@@ -119,6 +124,7 @@ fn write(
         .bind::<Integer, _>(i32::from(e.enabled))
         .bind::<Nullable<Text>, _>(&e.description)
         .bind::<BigInt, _>(millis(Utc::now()))
+        .bind::<Integer, _>(e.max_in_flight as i32)
         .get_result(conn)
         .optional()
         .map_err(|err| named(err, &e.name))

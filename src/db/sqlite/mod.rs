@@ -144,13 +144,14 @@ impl Backend for SqliteStore {
 }
 
 impl QueueStore for SqliteStore {
-    fn claim_due(
+    fn claim(
         &self,
+        shares: &[crate::db::Share],
         limit: u32,
         lease: Duration,
         worker: &str,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.write(|c| queue::claim_due(c, limit, lease, worker))
+        self.write(|c| queue::claim_due(c, shares, limit, lease, worker))
     }
 
     fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {
