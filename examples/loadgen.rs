@@ -4,14 +4,14 @@
 //!
 //! ```text
 //! loadgen single  --api URL --port P --count N (--concurrency C | --rate R)
-//! loadgen batch   --api URL --count N --size S --concurrency C [--events]
+//! loadgen batch   --api URL --count N --size S --concurrency C [--events [--type T]]
 //! loadgen receive --port P --count N        (waits for N distinct deliveries, for drains)
 //! ```
 //!
 //! A delivery is known by its `webhook-id` at `/hook`, and by path and `webhook-id` elsewhere:
 //! with routing, one event reaches several endpoints (`/hook/a`, `/hook/b`, …) under one id.
-//! `--events` sends `POST /events/batch` (type `order.created`, payload `{"n", "half"}`, `half`
-//! true for every other event) instead of `POST /messages/batch`.
+//! `--events` sends `POST /events/batch` (type `--type`, `order.created` by default, payload
+//! `{"n", "half"}`, `half` true for every other event) instead of `POST /messages/batch`.
 
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -180,13 +180,14 @@ async fn batch(args: &[String]) {
     let size = num(args, "--size", 1000.0) as usize;
     let concurrency = num(args, "--concurrency", 4.0) as usize;
     let events = args.iter().any(|a| a == "--events");
+    let event_type = arg(args, "--type").unwrap_or_else(|| "order.created".into());
     let http = reqwest::Client::new();
     let body = |b: usize| {
         if events {
             let items: Vec<_> = (0..size)
                 .map(|i| {
                     let n = b * size + i;
-                    serde_json::json!({"type": "order.created", "payload": {"n": n, "half": n.is_multiple_of(2)}})
+                    serde_json::json!({"type": event_type, "payload": {"n": n, "half": n.is_multiple_of(2)}})
                 })
                 .collect();
             return serde_json::json!({"events": items});

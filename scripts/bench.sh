@@ -165,6 +165,21 @@ out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 10000 --
 echo "| latency at 1,000 msg/s offered | p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms, p99.9 $(json "$out" "round(latency_ms['p999'],1)") ms | 201 → webhook, 10,000 messages; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing |"
 cleanup
 
+# Isolation: an endpoint that never answers (every attempt a WEBHOOK_TIMEOUT) with 50,000 due
+# deliveries, and a healthy endpoint (default, messages only) offered 100 events/s: the healthy
+# endpoint's latency from 201 to arrival must stay under 100 ms at p99.
+fresh_db; fast_env; export ENDPOINT_ALLOWED_NETWORKS=127.0.0.1/32; herald 1
+python3 -c 'import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 19292)); s.listen(1024); held = []
+while True: held.append(s.accept())' & pids+=($!)
+curl -sf -X PATCH -H 'content-type: application/json' -d '{"event_types": ["message"]}' http://127.0.0.1:18181/endpoints/default >/dev/null
+curl -sf -H 'content-type: application/json' -d '{"name": "stuck", "url": "http://127.0.0.1:19292/hook", "event_types": ["stuck"]}' http://127.0.0.1:18181/endpoints >/dev/null
+$LOADGEN batch --api http://127.0.0.1:18181 --count 50000 --size 1000 --concurrency 2 --events --type stuck >/dev/null
+out=$($LOADGEN single --api http://127.0.0.1:18181 --port $PORT --count 3000 --rate 100 | tail -n 1)
+echo "| isolation: healthy endpoint at 100 events/s beside one timing out with 50,000 due | p50 $(json "$out" "round(latency_ms['p50'],1)") ms, p99 $(json "$out" "round(latency_ms['p99'],1)") ms | 201 → webhook, 3,000 events; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing; bar: p99 < 100 ms |"
+cleanup; unset ENDPOINT_ALLOWED_NETWORKS
+
 # Idle at defaults (interval mode, demo producer on), against the receiver.
 fresh_db
 env -u DISPATCH_MODE -u SENDER_CONCURRENCY -u BATCH_SIZE -u SCHEDULER_INTERVAL -u DATABASE_POOL_SIZE \
