@@ -285,7 +285,10 @@ fn observe(deps: &Deps, claim: &Claim, outcome: &AttemptOutcome, duration: Durat
         .webhook_duration
         .with_label_values(&[kind.as_str()])
         .observe(duration.as_secs_f64());
+    // `/health`'s webhook is the operator's own `default`: a customer's endpoint failing is
+    // that endpoint's state, not Herald's.
     match kind {
+        _ if claim.endpoint_id != DEFAULT_ENDPOINT_ID => {}
         OutcomeKind::Retryable => deps
             .monitor
             .webhook

@@ -49,7 +49,9 @@ pub trait QueueStore {
     fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError>;
     /// Hands back claims whose delivery never started; returns how many were released.
     fn release(&self, claims: &[Claim]) -> Result<usize, StoreError>;
-    /// Whether some delivery has been due for longer than `by` without being claimed.
+    /// Due work has waited unclaimed for longer than `by`, and the dispatch switch last moved
+    /// longer ago than that (work that waited while dispatch was stopped is not stalled the
+    /// moment it is started again).
     fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
     fn dispatch_active(&self) -> Result<bool, StoreError>;
     fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;

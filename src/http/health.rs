@@ -26,7 +26,9 @@ pub struct Health {
 pub struct Checks {
     pub database: Check,
     pub cache: Check,
-    /// `down` while the last delivery attempt failed in a retryable way (timeout, connection, 5xx, 429).
+    /// The endpoint `default` (`WEBHOOK_URL`): `down` while its last delivery attempt failed in a
+    /// retryable way (timeout, connection, 5xx, 429). Other endpoints do not count: one
+    /// customer's receiver failing is that endpoint's state, not Herald's.
     pub webhook: Check,
     pub dispatcher: DispatcherCheck,
 }

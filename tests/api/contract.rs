@@ -183,7 +183,7 @@ async fn retry_and_cancel_change_only_the_states_they_allow(backend: Backend) {
 
 both_stores!(stats_count_statuses_recent_attempts_and_the_oldest_due);
 async fn stats_count_statuses_recent_attempts_and_the_oldest_due(backend: Backend) {
-    let (_db, store) = open(backend);
+    let (db, store) = open(backend);
     let mut late = new_message("due a while ago");
     late.send_at = Some(chrono::Utc::now() - chrono::Duration::seconds(30));
     store
@@ -196,8 +196,23 @@ async fn stats_count_statuses_recent_attempts_and_the_oldest_due(backend: Backen
         "{}",
         counts.oldest_due_age_seconds
     );
+    // The switch moved just now: what waited is not stalled yet.
+    store.set_dispatch_active(true).unwrap();
+    assert!(!store.overdue(Duration::from_secs(20)).unwrap());
+    db.exec(match backend {
+        Backend::Postgres => "UPDATE dispatch_state SET updated_at = now() - interval '1 hour'",
+        Backend::Sqlite => "UPDATE dispatch_state SET updated_at = updated_at - 3600000",
+    })
+    .unwrap();
     assert!(store.overdue(Duration::from_secs(20)).unwrap());
     assert!(!store.overdue(Duration::from_secs(60)).unwrap());
+    // Stopping and starting again moves the switch: the wait starts again.
+    store.set_dispatch_active(false).unwrap();
+    store.set_dispatch_active(true).unwrap();
+    assert!(
+        !store.overdue(Duration::from_secs(20)).unwrap(),
+        "work that waited while dispatch was stopped is not stalled when it starts"
+    );
     let claims = store.claim_due(2, LEASE, "w").unwrap();
     let group: Vec<_> = claims
         .into_iter()

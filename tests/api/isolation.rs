@@ -113,3 +113,44 @@ async fn max_in_flight_is_checked_and_nothing_is_stored_when_it_is_bad(backend: 
         .unwrap();
     assert_eq!(got["max_in_flight"], 3);
 }
+
+both_stores!(a_customer_endpoint_failing_leaves_health_ok);
+async fn a_customer_endpoint_failing_leaves_health_ok(backend: Backend) {
+    let app = spawn_app_on(backend, &settings()).await;
+    // Only the customer's endpoint takes these events, so its failure is the last outcome.
+    let response = app
+        .patch_json("/endpoints/default", &json!({"event_types": ["message"]}))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let broken = TestWebhook::start();
+    broken.always(Reply::status(500));
+    endpoint(
+        &app,
+        json!({"name": "broken", "url": broken.url, "event_types": ["order.created"]}),
+    )
+    .await;
+    let response = app
+        .post_json(
+            "/events",
+            &json!({"type": "order.created", "payload": {"n": 1}}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_until("the 500 was recorded", Duration::from_secs(5), || async {
+        let event: serde_json::Value = app
+            .get(&format!("/events/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        event["deliveries"][0]["last_error"].is_string()
+    })
+    .await;
+    let health: serde_json::Value = app.get("/health").await.json().await.unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["checks"]["webhook"]["status"], "up", "{health}");
+}

@@ -130,14 +130,17 @@ pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool,
     // Both halves walk a partial index from its low end (the pending one per enabled
     // endpoint: a disabled endpoint's deliveries wait, they are not stalled).
     let found: Overdue = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM endpoints e CROSS JOIN LATERAL (
-                            SELECT 1 FROM deliveries
-                            WHERE endpoint_id = e.id AND status = 'pending'
-                              AND next_attempt_at < now() - $1 * interval '1 millisecond'
-                            LIMIT 1) d
-                        WHERE e.enabled)
-             OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'
-                          AND lease_expires_at < now() - $1 * interval '1 millisecond') AS overdue",
+        "SELECT (EXISTS (SELECT 1 FROM endpoints e CROSS JOIN LATERAL (
+                             SELECT 1 FROM deliveries
+                             WHERE endpoint_id = e.id AND status = 'pending'
+                               AND next_attempt_at < now() - $1 * interval '1 millisecond'
+                             LIMIT 1) d
+                         WHERE e.enabled)
+                 OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'
+                              AND lease_expires_at < now() - $1 * interval '1 millisecond'))
+             -- Waiting while dispatch was stopped is no stall: count from the last switch.
+             AND (SELECT updated_at FROM dispatch_state) < now() - $1 * interval '1 millisecond'
+             AS overdue",
     )
     .bind::<BigInt, _>(by.as_millis().min(i64::MAX as u128) as i64)
     .get_result(conn)?;

@@ -330,9 +330,19 @@ pub fn next_due(conn: &mut SqliteConnection) -> Result<Option<Duration>, StoreEr
         .map(|at| Duration::from_millis(at.saturating_sub(now).max(0) as u64)))
 }
 
-/// Whether something has waited unclaimed for longer than `by`.
+#[derive(QueryableByName)]
+struct Switched {
+    #[diesel(sql_type = BigInt)]
+    updated_at: i64,
+}
+
+/// Whether something has waited unclaimed for longer than `by`, and dispatch has been on
+/// (or off) for longer than that too.
 pub fn overdue(conn: &mut SqliteConnection, by: Duration) -> Result<bool, StoreError> {
     let e = earliest(conn)?;
     let limit = millis(Utc::now()) - by.as_millis().min(i64::MAX as u128) as i64;
-    Ok(e.pending.into_iter().chain(e.lease).any(|at| at < limit))
+    // Waiting while dispatch was stopped is no stall: count from the last switch.
+    let switched: Switched =
+        diesel::sql_query("SELECT updated_at FROM dispatch_state").get_result(conn)?;
+    Ok(switched.updated_at < limit && e.pending.into_iter().chain(e.lease).any(|at| at < limit))
 }
