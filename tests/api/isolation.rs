@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::{Reply, TestWebhook};
-use crate::routing::{ROUTING, endpoint};
+use crate::routing::{ROUTING, endpoint, event};
 
 fn settings() -> Vec<(&'static str, &'static str)> {
     let mut s = ROUTING.to_vec();
@@ -129,17 +129,8 @@ async fn a_customer_endpoint_failing_leaves_health_ok(backend: Backend) {
         json!({"name": "broken", "url": broken.url, "event_types": ["order.created"]}),
     )
     .await;
-    let response = app
-        .post_json(
-            "/events",
-            &json!({"type": "order.created", "payload": {"n": 1}}),
-        )
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
-    let id = response.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let created = event(&app, json!({"type": "order.created", "payload": {"n": 1}})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
     wait_until("the 500 was recorded", Duration::from_secs(5), || async {
         let event: serde_json::Value = app
             .get(&format!("/events/{id}"))

@@ -4,25 +4,18 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::TestWebhook;
-use crate::routing::{ROUTING, endpoint};
+use crate::routing::{ROUTING, endpoint, event};
 
 /// Posts events to `app` until one is routed (or, with `routed == false`, not routed) to the
 /// endpoint `name`; returns how long that took.
 async fn until_routed(app: &TestApp, name: &str, routed: bool) -> Duration {
     let started = Instant::now();
     loop {
-        let response = app
-            .post_json(
-                "/events",
-                &json!({"type": "order.created", "payload": {"n": 1}}),
-            )
-            .await;
-        assert_eq!(response.status().as_u16(), 201);
-        let body: Value = response.json().await.unwrap();
+        let body = event(app, json!({"type": "order.created", "payload": {"n": 1}})).await;
         let names: Vec<&str> = body["deliveries"]
             .as_array()
             .unwrap()
