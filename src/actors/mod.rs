@@ -12,6 +12,7 @@
 pub mod cache;
 pub mod continuous;
 pub mod isolation;
+mod observe;
 mod pace;
 pub mod producer;
 pub mod recorder;

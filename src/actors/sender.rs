@@ -13,15 +13,15 @@ use actix::prelude::*;
 use futures_util::future::join_all;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use super::isolation::{Held, InFlight};
-
 use super::cache::RecordSent;
+use super::isolation::{Held, InFlight};
+use super::observe::observe;
 use super::pace::Pace;
 use super::recorder::Recorder;
 use super::report::DeliveryReport;
 use super::target::prepare;
 use crate::db::{AttemptRecord, Claim, DEFAULT_ENDPOINT_ID, FinishResult, Op, Recorded, Store};
-use crate::domain::{AttemptOutcome, Finish, OutcomeKind, RetryPolicy};
+use crate::domain::{Finish, RetryPolicy};
 use crate::monitor::Monitor;
 use crate::routing::Endpoints;
 use crate::webhook::{Delivery, Target, WebhookClient};
@@ -229,7 +229,7 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport
         duration,
     } = delivery;
     let kind = outcome.kind();
-    observe(deps, &claim, &outcome, duration);
+    observe(&deps.monitor, &deps.endpoints, &claim, &outcome, duration);
     let recorded = Recorded {
         attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
         finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),
@@ -266,42 +266,6 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport
         }
         Err(_) => DeliveryReport::UNRECORDED,
     }
-}
-
-/// The attempt's metrics, the webhook's health, and its log line.
-fn observe(deps: &Deps, claim: &Claim, outcome: &AttemptOutcome, duration: Duration) {
-    let kind = outcome.kind();
-    let metrics = &deps.monitor.metrics;
-    metrics.deliveries.with_label_values(&[kind.as_str()]).inc();
-    let name = deps
-        .endpoints
-        .get(claim.endpoint_id)
-        .map(|e| e.row.name.clone());
-    metrics
-        .endpoint_deliveries
-        .with_label_values(&[name.as_deref().unwrap_or("deleted"), kind.as_str()])
-        .inc();
-    metrics
-        .webhook_duration
-        .with_label_values(&[kind.as_str()])
-        .observe(duration.as_secs_f64());
-    // `/health`'s webhook is the operator's own `default`: a customer's endpoint failing is
-    // that endpoint's state, not Herald's.
-    match kind {
-        _ if claim.endpoint_id != DEFAULT_ENDPOINT_ID => {}
-        OutcomeKind::Retryable => deps
-            .monitor
-            .webhook
-            .failed(&outcome.describe_error().unwrap_or_default()),
-        _ => deps.monitor.webhook.succeeded(),
-    }
-    tracing::info!(
-        outcome = kind.as_str(),
-        status = ?outcome.status_code(),
-        error_class = outcome.error_class().map(|c| c.as_str()),
-        duration_ms = duration.as_millis() as u64,
-        "delivery attempt"
-    );
 }
 
 /// A random number in `[0, 1)` for the retry jitter.

@@ -4,6 +4,7 @@
 //! run while a write commits). Wake-ups are in-process: there is no second instance to tell.
 
 mod changes;
+mod claim;
 mod endpoints;
 mod events;
 mod history;
@@ -151,7 +152,7 @@ impl QueueStore for SqliteStore {
         lease: Duration,
         worker: &str,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.write(|c| queue::claim_due(c, shares, limit, lease, worker))
+        self.write(|c| claim::claim_due(c, shares, limit, lease, worker))
     }
 
     fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {
