@@ -33,9 +33,7 @@ pub use models::{
 pub use open::open;
 pub use pg::PgStore;
 pub use sqlite::{OpenError, SqliteStore, lock_path};
-pub use traits::{
-    Backend, Batch, EndpointStore, EventStore, Inserted, QueueStore, Share, in_turns,
-};
+pub use traits::{Backend, Batch, EndpointStore, EventStore, Inserted, QueueStore, Share};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

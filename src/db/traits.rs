@@ -148,26 +148,6 @@ pub trait Backend: QueueStore + EventStore + EndpointStore + Send + Sync + 'stat
     }
 }
 
-/// Takes from the lists in turns (each one's first, then each one's second, …) up to `limit`:
-/// how a claim shares its batch among endpoints.
-pub fn in_turns<T>(lists: Vec<Vec<T>>, limit: usize) -> Vec<T> {
-    let mut lists: Vec<std::vec::IntoIter<T>> = lists.into_iter().map(Vec::into_iter).collect();
-    let mut out = Vec::new();
-    while out.len() < limit {
-        let before = out.len();
-        for list in &mut lists {
-            if out.len() == limit {
-                break;
-            }
-            out.extend(list.next());
-        }
-        if out.len() == before {
-            break;
-        }
-    }
-    out
-}
-
 /// How many due deliveries one claim may take of one endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Share {

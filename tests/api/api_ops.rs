@@ -83,8 +83,10 @@ async fn metrics_parse_as_prometheus_text_and_move_with_deliveries() {
     );
 
     app.webhook.script([Reply::status(500)]);
-    let [m, _] = app.insert(2).await.try_into().unwrap();
+    let [m, n] = app.insert(2).await.try_into().unwrap();
+    // Either one may get the scripted 500: tick until each is sent (a retry waits for a tick).
     app.tick_until(m.id, MessageStatus::Sent).await;
+    app.tick_until(n.id, MessageStatus::Sent).await;
     wait_until("both sent", std::time::Duration::from_secs(10), || async {
         app.db.count("status = 'sent'") == 2
     })

@@ -100,7 +100,7 @@ pub fn claim_due(
                 .load(conn)?;
             lists.push(ids.into_iter().map(|i| i.id).collect::<Vec<_>>());
         }
-        let picked = crate::db::in_turns(lists, left);
+        let picked = in_turns(lists, left);
         if !picked.is_empty() {
             rows.extend(
                 diesel::sql_query(CLAIM_PENDING_SQL)
@@ -152,4 +152,24 @@ pub fn claim_due(
             })
         })
         .collect()
+}
+
+/// Takes from the lists in turns (each one's first, then each one's second, …) up to `limit`:
+/// how a claim shares its batch among endpoints.
+fn in_turns<T>(lists: Vec<Vec<T>>, limit: usize) -> Vec<T> {
+    let mut lists: Vec<std::vec::IntoIter<T>> = lists.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let before = out.len();
+        for list in &mut lists {
+            if out.len() == limit {
+                break;
+            }
+            out.extend(list.next());
+        }
+        if out.len() == before {
+            break;
+        }
+    }
+    out
 }
