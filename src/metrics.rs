@@ -25,6 +25,14 @@ pub struct Metrics {
     pub stale_finishes: IntCounter,
     pub produced: IntCounter,
     pub dispatch_active: IntGauge,
+    /// Per endpoint: 0 closed, 1 half-open, 2 open.
+    pub breaker_state: IntGaugeVec,
+    /// Per endpoint: the rate in force (0: no limit).
+    pub effective_rate: prometheus::GaugeVec,
+    /// Deliveries held back without an attempt, by endpoint and reason.
+    pub deferred: IntCounterVec,
+    /// The shared rate limiter (Redis or PostgreSQL) could not be reached.
+    pub limiter_errors: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -160,6 +168,47 @@ impl Metrics {
             dispatch_active: register(
                 &r,
                 IntGauge::new("dispatch_active", "1 when dispatch is active").unwrap(),
+            ),
+            breaker_state: register(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "breaker_state",
+                        "Circuit breaker: 0 closed, 1 half-open, 2 open",
+                    ),
+                    &["endpoint"],
+                )
+                .unwrap(),
+            ),
+            effective_rate: register(
+                &r,
+                prometheus::GaugeVec::new(
+                    Opts::new(
+                        "effective_rate",
+                        "Deliveries per second in force (0: no limit)",
+                    ),
+                    &["endpoint"],
+                )
+                .unwrap(),
+            ),
+            deferred: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "deferred_total",
+                        "Deliveries held back without an attempt (rate_limit, paused, breaker)",
+                    ),
+                    &["endpoint", "reason"],
+                )
+                .unwrap(),
+            ),
+            limiter_errors: register(
+                &r,
+                IntCounter::new(
+                    "limiter_errors_total",
+                    "Shared rate limiter failures (the delivery was limited in process)",
+                )
+                .unwrap(),
             ),
             registry: r,
         };

@@ -116,6 +116,10 @@ impl Application {
 
         let cache_writer =
             CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
+        let local_wake = Arc::new(tokio::sync::Notify::new());
+        let wake = Wake::start(store.clone(), Arc::clone(&local_wake));
+        let protection =
+            crate::actors::limiter::protection(&settings, &store, &endpoints, &monitor, &wake)?;
         let sender = Sender::new(
             client,
             store.clone(),
@@ -123,6 +127,7 @@ impl Application {
             cache_writer.recipient(),
             Arc::clone(&monitor),
             settings.retry.clone(),
+            protection.clone(),
             &settings.webhook,
             settings.scheduler.rate,
         );
@@ -132,8 +137,6 @@ impl Application {
             in_flight: sender.in_flight(),
         };
         let sender = sender.start();
-        let local_wake = Arc::new(tokio::sync::Notify::new());
-        let wake = Wake::start(store.clone(), Arc::clone(&local_wake));
         let continuous =
             (settings.scheduler.mode == DispatchMode::Continuous).then(|| Continuous {
                 sender: sender.clone().recipient(),
@@ -166,6 +169,7 @@ impl Application {
             store: store.clone(),
             endpoints: endpoints.clone(),
             guard,
+            protection,
             cache: Arc::clone(&cache),
             monitor: Arc::clone(&monitor),
             content_max_chars: settings.content_max_chars,

@@ -44,6 +44,9 @@ impl Wake {
     }
 }
 
+/// How soon a loop that found due work it could not claim looks again.
+const RECHECK: Duration = Duration::from_millis(20);
+
 /// Everything the loop needs; built by the scheduler.
 pub struct Loop {
     pub store: Store,
@@ -85,7 +88,9 @@ pub async fn run(l: Loop) {
         let round = round(&l, slots).await;
         let pause = match round {
             Round::Claimed => continue,
-            Round::Idle(next) => next.map_or(l.fallback, |n| n.min(l.fallback)),
+            // Due now yet nothing claimed: the due work is held (by another claimer, or its
+            // endpoint has no free place): look again shortly, or at the next wake-up.
+            Round::Idle(next) => next.map_or(l.fallback, |n| n.max(RECHECK).min(l.fallback)),
             Round::Inactive => l.fallback,
             Round::Failed => l.fallback.min(Duration::from_secs(1)),
         };

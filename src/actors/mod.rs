@@ -11,7 +11,10 @@
 
 pub mod cache;
 pub mod continuous;
+pub mod guard;
+mod guard_breaker;
 pub mod isolation;
+pub mod limiter;
 mod observe;
 mod pace;
 pub mod producer;

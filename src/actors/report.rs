@@ -12,11 +12,17 @@ pub struct DeliveryReport {
     pub released: u32,
     /// The outcome could not be recorded (claim taken over, or the database failed).
     pub unrecorded: u32,
+    /// Held back with no attempt (a rate limit, a pause, an open breaker), due again later.
+    pub deferred: u32,
 }
 
 impl DeliveryReport {
     pub(super) const RELEASED: Self = Self::one(0, 0, 0, 1, 0);
     pub(super) const UNRECORDED: Self = Self::one(0, 0, 0, 0, 1);
+    pub(super) const DEFERRED: Self = Self {
+        deferred: 1,
+        ..Self::one(0, 0, 0, 0, 0)
+    };
 
     const fn one(sent: u32, retried: u32, failed: u32, released: u32, unrecorded: u32) -> Self {
         Self {
@@ -25,6 +31,7 @@ impl DeliveryReport {
             failed,
             released,
             unrecorded,
+            deferred: 0,
         }
     }
 
@@ -43,6 +50,7 @@ impl DeliveryReport {
         self.failed += other.failed;
         self.released += other.released;
         self.unrecorded += other.unrecorded;
+        self.deferred += other.deferred;
         self
     }
 }

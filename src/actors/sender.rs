@@ -14,6 +14,7 @@ use futures_util::future::join_all;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::cache::RecordSent;
+use super::guard::{Admission, Guard};
 use super::isolation::{Held, InFlight};
 use super::observe::observe;
 use super::pace::Pace;
@@ -29,6 +30,9 @@ use crate::webhook::{Delivery, Target, WebhookClient};
 /// A delivery starts only if its claim has at least this much lease left beyond the longest
 /// attempt (the webhook timeout plus the bounded body read).
 const LEASE_MARGIN: Duration = Duration::from_millis(500);
+/// The longest a claimed delivery waits for its slot of the endpoint's rate; a later slot is
+/// not taken, and the delivery is deferred to it instead.
+const MAX_WAIT: Duration = Duration::from_secs(1);
 
 pub struct Sender {
     deps: Arc<Deps>,
@@ -42,6 +46,8 @@ struct Deps {
     cache: Recipient<RecordSent>,
     monitor: Arc<Monitor>,
     policy: RetryPolicy,
+    /// Each endpoint's protection: rate, pause, breaker, failing run.
+    guard: Guard,
     permits: Arc<Semaphore>,
     /// Deliveries in flight per endpoint (isolation).
     in_flight: Arc<InFlight>,
@@ -61,6 +67,7 @@ impl Sender {
         cache: Recipient<RecordSent>,
         monitor: Arc<Monitor>,
         policy: RetryPolicy,
+        guard: Guard,
         settings: &crate::config::WebhookSettings,
         rate: Option<f64>,
     ) -> Self {
@@ -74,6 +81,7 @@ impl Sender {
                 cache,
                 monitor,
                 policy,
+                guard,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
                 in_flight: Arc::default(),
                 concurrency,
@@ -183,46 +191,85 @@ async fn deliver_one(
         }
     }
     let lease_left = claim.deadline.saturating_duration_since(Instant::now());
-    if permit.is_none()
-        || *deps.draining.borrow()
-        || lease_left < deps.client.max_attempt_duration() + LEASE_MARGIN
-    {
-        return match deps
-            .store
-            .run(Op::Release, move |s| {
-                s.release(std::slice::from_ref(&claim))
-            })
-            .await
-        {
-            Ok(_) => DeliveryReport::RELEASED,
-            // The lease expires and the message is reclaimed: nothing is lost.
-            Err(_) => DeliveryReport::UNRECORDED,
-        };
+    let needed = deps.client.max_attempt_duration() + LEASE_MARGIN;
+    if permit.is_none() || *deps.draining.borrow() || lease_left < needed {
+        return hand_back(deps, claim).await;
     }
-    let delivery = match prepare(&deps.store, &deps.endpoints, &claim).await {
-        Ok((endpoint, body)) => {
-            let target = Target {
-                url: &endpoint.row.url,
-                key: endpoint.key.as_deref(),
-                headers: &endpoint.row.headers,
-                guarded: endpoint.row.id != DEFAULT_ENDPOINT_ID,
+    let (endpoint, body) = match prepare(&deps.store, &deps.endpoints, &claim).await {
+        Ok(found) => found,
+        Err(outcome) => {
+            let delivery = Delivery {
+                outcome,
+                started_at: chrono::Utc::now(),
+                duration: Duration::ZERO,
             };
-            deps.client
-                .deliver(&target, &claim.event_id.to_string(), body)
-                .await
+            return record(deps, claim, None, delivery).await;
         }
-        Err(outcome) => Delivery {
-            outcome,
-            started_at: chrono::Utc::now(),
-            duration: Duration::ZERO,
-        },
     };
-    record(deps, claim, delivery).await
+    // A slot of the endpoint's rate is waited for only within what the lease leaves.
+    let horizon = (lease_left - needed).min(MAX_WAIT);
+    match deps.guard.admit(&endpoint, horizon).await {
+        Admission::GoAt(at) => {
+            if let Ok(wait) = (at - chrono::Utc::now()).to_std() {
+                tokio::select! {
+                    biased;
+                    _ = draining.wait_for(|d| *d) => return hand_back(deps, claim).await,
+                    () = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+        Admission::Defer { until, reason } => {
+            deps.monitor
+                .metrics
+                .deferred
+                .with_label_values(&[&endpoint.row.name, reason])
+                .inc();
+            return match deps
+                .store
+                .run(Op::Release, move |s| s.defer(&[(claim, until)]))
+                .await
+            {
+                Ok(_) => DeliveryReport::DEFERRED,
+                Err(_) => DeliveryReport::UNRECORDED,
+            };
+        }
+    }
+    let target = Target {
+        url: &endpoint.row.url,
+        key: endpoint.key.as_deref(),
+        headers: &endpoint.row.headers,
+        guarded: endpoint.row.id != DEFAULT_ENDPOINT_ID,
+    };
+    let delivery = deps
+        .client
+        .deliver(&target, &claim.event_id.to_string(), body)
+        .await;
+    record(deps, claim, Some(&endpoint), delivery).await
+}
+
+/// Hands a claim back unsent, due now, its attempt given back.
+async fn hand_back(deps: &Deps, claim: Claim) -> DeliveryReport {
+    match deps
+        .store
+        .run(Op::Release, move |s| {
+            s.release(std::slice::from_ref(&claim))
+        })
+        .await
+    {
+        Ok(_) => DeliveryReport::RELEASED,
+        // The lease expires and the message is reclaimed: nothing is lost.
+        Err(_) => DeliveryReport::UNRECORDED,
+    }
 }
 
 /// Record one attempt: its history row and what the retry policy makes of it, in one group
 /// write; then the metrics, and the cache once `sent` is committed.
-async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport {
+async fn record(
+    deps: &Deps,
+    claim: Claim,
+    endpoint: Option<&crate::routing::Compiled>,
+    delivery: Delivery,
+) -> DeliveryReport {
     let Delivery {
         outcome,
         started_at,
@@ -230,6 +277,9 @@ async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport
     } = delivery;
     let kind = outcome.kind();
     observe(&deps.monitor, &deps.endpoints, &claim, &outcome, duration);
+    if let Some(endpoint) = endpoint {
+        deps.guard.observe(&claim, endpoint, &outcome).await;
+    }
     let recorded = Recorded {
         attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
         finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),

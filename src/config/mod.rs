@@ -28,6 +28,7 @@ pub struct Settings {
     pub content_max_chars: usize,
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    pub protect: ProtectSettings,
     /// When set, the API (not health, metrics or docs) requires `Authorization: Bearer <token>`.
     pub api_token: Option<Secret<String>>,
 }
@@ -94,6 +95,17 @@ pub struct SchedulerSettings {
     pub batch_size: u32,
     /// How long a claim is owned; a `sending` row whose lease ran out is claimable again.
     pub lease: Duration,
+}
+
+/// Auto-disable and the operators' own notifications (see the README, "Protecting receivers").
+#[derive(Debug, Clone)]
+pub struct ProtectSettings {
+    /// An endpoint that has failed continuously for this long is disabled.
+    pub disable_after: Duration,
+    /// …and only with two failures at least this far apart.
+    pub disable_min_gap: Duration,
+    /// The endpoint (by name) that receives `herald.endpoint.disabled`.
+    pub ops_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +218,11 @@ impl Settings {
                 }
             },
             api_token: api_token(&env)?,
+            protect: ProtectSettings {
+                disable_after: env.duration("ENDPOINT_DISABLE_AFTER", "120h")?,
+                disable_min_gap: env.duration("ENDPOINT_DISABLE_MIN_GAP", "12h")?,
+                ops_endpoint: env.get("OPS_ENDPOINT").filter(|n| !n.trim().is_empty()),
+            },
         })
     }
 }

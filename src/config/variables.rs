@@ -16,7 +16,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     (
         "REDIS_URL",
         "",
-        "Redis for the sent-message cache; unset: in memory",
+        "Redis for the sent-message cache and shared rate limits; unset: in memory",
     ),
     (
         "CACHE_MAX_ENTRIES",
@@ -55,6 +55,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "SENDER_CONCURRENCY",
         "16",
         "Deliveries in flight at once, per instance",
+    ),
+    (
+        "ENDPOINT_DISABLE_AFTER",
+        "120h",
+        "Disable an endpoint that has failed continuously for this long",
+    ),
+    (
+        "ENDPOINT_DISABLE_MIN_GAP",
+        "12h",
+        "…only with two failures at least this far apart",
+    ),
+    (
+        "OPS_ENDPOINT",
+        "",
+        "An endpoint name that receives herald.endpoint.disabled events",
     ),
     ("LISTEN_ADDR", "0.0.0.0:8080", "HTTP API address"),
     ("PRODUCER_ENABLED", "true", "Make fake demo messages"),

@@ -7,6 +7,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::endpoint_state::{EndpointState, Protection};
+
 /// The id of the endpoint `default` (written by the migration, rewritten at every start).
 pub const DEFAULT_ENDPOINT_ID: Uuid = Uuid::from_u128(1);
 
@@ -28,6 +30,10 @@ pub struct EndpointRow {
     pub description: Option<String>,
     /// Deliveries this endpoint may have in flight per instance (1 to 1,000).
     pub max_in_flight: u32,
+    /// Its rate and ordering (user settings).
+    pub protection: Protection,
+    /// What the dispatchers know about its receiver (written by them, not by a user).
+    pub state: EndpointState,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -74,6 +74,9 @@ impl NewEvent {
 pub struct Route {
     pub endpoint_id: Uuid,
     pub endpoint: String,
+    /// The value of the endpoint's `ordering_key` in the payload, when it has one and the
+    /// payload holds it: deliveries that share it go one at a time, in creation order.
+    pub ordering_key: Option<String>,
 }
 
 /// A stored event with its deliveries.
@@ -325,5 +328,16 @@ mod tests {
             ),
             (-2, 1, true, true)
         );
+    }
+}
+
+#[cfg(test)]
+mod order_tests {
+    /// Ordering keys order deliveries created together (one batch, one `created_at`) by id:
+    /// ids made one after another in a process must increase.
+    #[test]
+    fn ids_made_one_after_another_increase() {
+        let ids: Vec<uuid::Uuid> = (0..20_000).map(|_| uuid::Uuid::now_v7()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 }

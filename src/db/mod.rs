@@ -5,6 +5,34 @@
 //! is all three, and both stores (PostgreSQL and SQLite) implement it. The store knows nothing
 //! of the monitor: it reports each call's result to a [`StoreObserver`].
 
+/// The SQL condition that delivery `$d` is not held behind an older unfinished delivery with
+/// the same ordering key (`$block`: a failed one holds it too).
+macro_rules! unblocked {
+    ($d:literal, $block:literal) => {
+        concat!(
+            "(",
+            $d,
+            ".ordering_key IS NULL OR NOT EXISTS (
+                SELECT 1 FROM deliveries o
+                WHERE o.endpoint_id = ",
+            $d,
+            ".endpoint_id AND o.ordering_key = ",
+            $d,
+            ".ordering_key
+                  AND o.status IN ('pending', 'sending', 'failed')
+                  AND (o.created_at, o.id) < (",
+            $d,
+            ".created_at, ",
+            $d,
+            ".id)
+                  AND (o.status <> 'failed' OR ",
+            $block,
+            ")))"
+        )
+    };
+}
+
+mod endpoint_state;
 mod endpoints;
 mod events;
 mod history;
@@ -20,6 +48,7 @@ mod traits;
 
 use std::sync::Arc;
 
+pub use endpoint_state::{BreakerRecord, BreakerState, EndpointState, OnFailure, Protection};
 pub use endpoints::{DEFAULT_ENDPOINT_ID, EndpointActivity, EndpointRow};
 pub use events::{
     DeliveryRecord, EventFilter, EventPage, EventRecord, MessageRecord, NewEvent, Route, Scope,
@@ -33,7 +62,9 @@ pub use models::{
 pub use open::open;
 pub use pg::PgStore;
 pub use sqlite::{OpenError, SqliteStore, lock_path};
-pub use traits::{Backend, Batch, EndpointStore, EventStore, Inserted, QueueStore, Share};
+pub use traits::{
+    Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, Share,
+};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

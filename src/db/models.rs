@@ -73,6 +73,9 @@ pub struct Claim {
     pub payload: String,
     /// The event has several deliveries (its counters may move under another writer too).
     pub shared: bool,
+    /// The one probe of its endpoint's half-open breaker: its answer closes the breaker or
+    /// opens it again.
+    pub probe: bool,
     pub created_at: DateTime<Utc>,
     pub deadline: Instant,
 }
@@ -253,6 +256,8 @@ pub(super) struct ClaimRow {
     pub payload: String,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     pub shared: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub probe: bool,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     pub next_attempt_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]

@@ -12,13 +12,16 @@ use diesel::prelude::*;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use uuid::Uuid;
 
+use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::*;
 use super::pool::{self, PgPool};
+use super::traits::ProtectStore;
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
 };
+use crate::protect::{Decision, Rate};
 
 const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 /// Serialises migrations when several instances start at once.
@@ -219,5 +222,59 @@ impl EndpointStore for PgStore {
 
     fn endpoints_version(&self) -> Result<i64, StoreError> {
         self.with(queries::endpoints_version)
+    }
+}
+
+impl ProtectStore for PgStore {
+    fn defer(&self, deferred: &[(Claim, DateTime<Utc>)]) -> Result<usize, StoreError> {
+        self.with(|c| queries::defer(c, deferred))
+    }
+
+    fn set_breaker(
+        &self,
+        id: Uuid,
+        from: BreakerState,
+        record: &BreakerRecord,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| queries::set_breaker(c, id, from, record))
+    }
+
+    fn pause_endpoint(
+        &self,
+        id: Uuid,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|c| queries::pause(c, id, until, reason))
+    }
+
+    fn set_effective_rate(&self, id: Uuid, rate: Option<f64>) -> Result<(), StoreError> {
+        self.with(|c| queries::set_effective_rate(c, id, rate))
+    }
+
+    fn mark_failing(
+        &self,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.with(|c| queries::mark_failing(c, id, at))
+    }
+
+    fn disable_endpoint(
+        &self,
+        id: Uuid,
+        reason: &str,
+        failing_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<EndpointRow>, StoreError> {
+        self.with(|c| queries::disable(c, id, reason, failing_before))
+    }
+
+    fn reserve_rate(
+        &self,
+        id: Uuid,
+        rate: Rate,
+        horizon: Duration,
+    ) -> Result<Option<Decision>, StoreError> {
+        self.with(|c| queries::reserve_rate(c, id, rate, horizon).map(Some))
     }
 }

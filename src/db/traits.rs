@@ -7,11 +7,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::{AttemptRow, Claim, FinishResult, Recorded, StatusCounts};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
 };
+use crate::protect::{Decision, Rate};
 
 /// Result of a batch insert, in request order.
 #[derive(Debug)]
@@ -115,8 +117,62 @@ pub trait EndpointStore {
     fn endpoints_version(&self) -> Result<i64, StoreError>;
 }
 
+/// Protecting receivers: deliveries held back without an attempt, and the state each endpoint
+/// keeps so that every instance and a restart see it. Each write is guarded, so that two
+/// instances never both move one state.
+pub trait ProtectStore {
+    /// Hands back claims that were held back (a rate limit, a pause, an open breaker), each due
+    /// again at its time: the attempt it counted is given back and the retry schedule does not
+    /// move. Returns how many were deferred.
+    fn defer(&self, deferred: &[(Claim, DateTime<Utc>)]) -> Result<usize, StoreError>;
+    /// Writes the breaker's record if it is still in state `from`; whether it was written.
+    fn set_breaker(
+        &self,
+        id: Uuid,
+        from: BreakerState,
+        record: &BreakerRecord,
+    ) -> Result<bool, StoreError>;
+    /// Pauses the endpoint until `until`, unless it is paused for longer already.
+    fn pause_endpoint(
+        &self,
+        id: Uuid,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    fn set_effective_rate(&self, id: Uuid, rate: Option<f64>) -> Result<(), StoreError>;
+    /// `Some(at)`: a failure, which starts a failing run unless one is on; `None`: an answer,
+    /// which ends it. Returns the start of the run after the change.
+    fn mark_failing(
+        &self,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Disables an enabled endpoint with its reason; with `failing_before`, only if its
+    /// failing run started by then. The endpoint, when this call disabled it.
+    fn disable_endpoint(
+        &self,
+        id: Uuid,
+        reason: &str,
+        failing_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<EndpointRow>, StoreError>;
+    /// Takes a slot of the endpoint's rate limit shared by every instance, if it comes within
+    /// `horizon`; `None` when this store has no shared limiter (one process: it limits in
+    /// process).
+    fn reserve_rate(
+        &self,
+        id: Uuid,
+        rate: Rate,
+        horizon: Duration,
+    ) -> Result<Option<Decision>, StoreError> {
+        let _ = (id, rate, horizon);
+        Ok(None)
+    }
+}
+
 /// A whole store.
-pub trait Backend: QueueStore + EventStore + EndpointStore + Send + Sync + 'static {
+pub trait Backend:
+    QueueStore + EventStore + EndpointStore + ProtectStore + Send + Sync + 'static
+{
     /// `postgres` or `sqlite`, as `/health` shows it.
     fn backend(&self) -> &'static str;
     /// How many groups of outcomes are worth writing at once.

@@ -36,7 +36,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         event_views::EventList, event_views::EventsCreated, event_views::ChannelName,
         event_views::EventStatusName, event_views::EventStatusFilter, crate::routing::EndpointInput,
         endpoint_views::EndpointView, endpoint_views::EndpointCreated, endpoint_views::EndpointSecret,
-        endpoint_views::EndpointList, endpoint_views::TestEvent, endpoint_views::TestResult,
+        endpoint_views::EndpointList, endpoint_views::BreakerView, super::health_endpoints::EndpointsCheck, endpoint_views::TestEvent, endpoint_views::TestResult,
         crate::routing::Reason, crate::db::EndpointActivity, crate::db::EventCounts,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,

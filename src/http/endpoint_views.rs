@@ -9,7 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::{EndpointActivity, EndpointRow};
+use crate::db::{BreakerState, EndpointActivity, EndpointRow};
 
 /// An endpoint, as lists and reads show it (without its secret).
 #[derive(Debug, Serialize, ToSchema)]
@@ -32,6 +32,25 @@ pub struct EndpointView {
     /// Deliveries it may have in flight per instance.
     #[schema(example = 8)]
     pub max_in_flight: u32,
+    /// Deliveries per second to it, across instances; `null`: no limit.
+    pub rate_per_sec: Option<f64>,
+    /// Deliveries allowed at once on top of the rate.
+    pub burst: Option<u32>,
+    /// Deliveries sharing this payload value go one at a time, in creation order.
+    pub ordering_key: Option<String>,
+    /// `skip` or `block`: what a key's head that fails for good does to the ones behind it.
+    #[schema(example = "skip")]
+    pub on_failure: &'static str,
+    /// The rate in force now, after adaptive back-off (429, 503, timeouts); `null`: no limit.
+    pub effective_rate: Option<f64>,
+    /// No delivery starts before then (the receiver's `Retry-After`).
+    pub paused_until: Option<DateTime<Utc>>,
+    /// `retry_after`, while paused.
+    pub pause_reason: Option<String>,
+    pub breaker: BreakerView,
+    /// When it was disabled by Herald (a `410 Gone`, or failing for `ENDPOINT_DISABLE_AFTER`).
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub disabled_reason: Option<String>,
     /// Whether deliveries are signed (`default` without `WEBHOOK_SECRET` is not).
     pub signed: bool,
     pub created_at: DateTime<Utc>,
@@ -39,6 +58,20 @@ pub struct EndpointView {
     /// Attempts in the last 15 minutes (in `GET /endpoints`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recent: Option<EndpointActivity>,
+}
+
+/// The circuit breaker of an endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakerView {
+    /// `closed`, `open` (deliveries are deferred, no retry spent) or `half_open` (one probe).
+    #[schema(example = "closed")]
+    pub state: &'static str,
+    /// When it entered this state; `null` if it never opened.
+    pub since: Option<DateTime<Utc>>,
+    /// Why it opened.
+    pub reason: Option<String>,
+    /// Open: when the cool-down ends and a probe goes.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// What `POST /endpoints` answers: the endpoint and its secret.
@@ -105,6 +138,8 @@ fn masked(name: &str) -> bool {
 
 impl EndpointView {
     pub fn of(row: &EndpointRow) -> Self {
+        let (p, st) = (&row.protection, &row.state);
+        let paused = st.paused_until.filter(|u| *u > Utc::now());
         Self {
             id: row.id,
             name: row.name.clone(),
@@ -121,6 +156,24 @@ impl EndpointView {
             enabled: row.enabled,
             description: row.description.clone(),
             max_in_flight: row.max_in_flight,
+            rate_per_sec: p.rate_per_sec,
+            burst: p.burst,
+            ordering_key: p.ordering_key.clone(),
+            on_failure: p.on_failure.as_str(),
+            effective_rate: st.effective_rate.or(p.rate_per_sec),
+            paused_until: paused,
+            pause_reason: paused.and(st.pause_reason.clone()),
+            breaker: BreakerView {
+                state: st.breaker.state.as_str(),
+                since: st.breaker.since,
+                reason: st.breaker.reason.clone(),
+                until: st
+                    .breaker
+                    .until
+                    .filter(|_| st.breaker.state != BreakerState::Closed),
+            },
+            disabled_at: st.disabled_at,
+            disabled_reason: st.disabled_reason.clone(),
             signed: row.secret.is_some(),
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::health_endpoints::{EndpointsCheck, observe};
 use super::state::AppState;
 use crate::db::Op;
 
@@ -31,6 +32,7 @@ pub struct Checks {
     /// customer's receiver failing is that endpoint's state, not Herald's.
     pub webhook: Check,
     pub dispatcher: DispatcherCheck,
+    pub endpoints: EndpointsCheck,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,10 +103,15 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let (db, active, cache) = tokio::join!(
+    let (db, active, cache, rows) = tokio::join!(
         within(state.store.run(Op::Ping, |s| s.ping())),
         within(state.store.run(Op::DispatchState, |s| s.dispatch_active())),
         within(state.cache.ping()),
+        within(state.store.run(Op::Read, |s| s.endpoints())),
+    );
+    let endpoints = EndpointsCheck::of(
+        rows.as_deref().unwrap_or_default(),
+        state.protection.limiter(),
     );
     let now = Utc::now();
     let idle = state.monitor.is_idle_too_long(now, state.started_at);
@@ -147,6 +154,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
                 last_tick_at: state.monitor.last_tick(),
                 last_progress_at: state.monitor.last_progress(),
             },
+            endpoints,
         },
     };
     if status == "down" {
@@ -175,6 +183,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     .await
     {
         metrics.dispatch_active.set(i64::from(active));
+    }
+    if let Ok(rows) = state.store.run(Op::Read, |s| s.endpoints()).await {
+        observe(metrics, &rows);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

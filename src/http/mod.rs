@@ -21,6 +21,7 @@ mod event_input;
 mod event_views;
 mod events;
 mod health;
+mod health_endpoints;
 mod history;
 mod messages;
 mod responses;

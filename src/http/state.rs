@@ -18,6 +18,8 @@ pub struct AppState {
     pub endpoints: Endpoints,
     /// Checks endpoint URLs (`ENDPOINT_ALLOWED_NETWORKS`).
     pub guard: Arc<NetworkGuard>,
+    /// Protects each endpoint's receiver (its limiter, for `/health`).
+    pub protection: crate::actors::guard::Guard,
     pub cache: Arc<dyn SentCache>,
     pub monitor: Arc<Monitor>,
     pub content_max_chars: usize,

@@ -71,6 +71,14 @@ impl Adaptive {
         }
     }
 
+    /// Resumes from a rate in force that was stored (after a restart, or by another instance).
+    pub fn resumed(mut self, effective: Option<f64>) -> Self {
+        if effective.is_some() {
+            self.effective = effective;
+        }
+        self
+    }
+
     /// The rate in force, in deliveries per second; `None` is no limit.
     pub fn effective(&self) -> Option<f64> {
         self.effective

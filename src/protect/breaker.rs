@@ -1,7 +1,8 @@
-//! The circuit breaker of one endpoint: a state machine driven by attempt signals and an
-//! injected clock. Closed, it lets everything through and counts failures; open, it defers
-//! every delivery until its cool-down ends; half-open, it lets one probe through, whose result
-//! closes it or opens it again with twice the cool-down.
+//! The circuit breaker of one endpoint, as pure functions of attempt signals and a clock.
+//! [`Trip`] counts the failures of a closed breaker and says when it must open; [`opened`] and
+//! [`after_probe`] give the record the store keeps. The store moves an open breaker whose
+//! cool-down ended to half-open when it hands out the one probe (the endpoint's oldest due
+//! delivery), so that only one instance probes.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::Signal;
+use crate::db::{BreakerRecord, BreakerState};
 
 /// When the breaker opens, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,130 +40,29 @@ impl Default for BreakerRules {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Closed => "closed",
-            Self::Open => "open",
-            Self::HalfOpen => "half_open",
-        }
-    }
-}
-
-/// What the breaker says about the next delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admit {
-    Go,
-    /// Go, as the one probe of a half-open breaker.
-    Probe,
-    /// Not now: deferred to `until`, no attempt spent.
-    Defer {
-        until: DateTime<Utc>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Breaker {
-    pub state: BreakerState,
-    pub since: DateTime<Utc>,
-    pub reason: Option<String>,
-    /// While open: when the cool-down ends.
-    pub until: Option<DateTime<Utc>>,
-    /// The length of the next cool-down.
-    pub cooldown: Duration,
-    rules: BreakerRules,
+/// The failures a closed breaker has seen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Trip {
     consecutive: u32,
     /// `(when, failed)` of the attempts in the window, oldest first.
     recent: VecDeque<(DateTime<Utc>, bool)>,
-    probing: bool,
 }
 
-/// How long a half-open breaker defers the others while its probe is out.
-const PROBE_WAIT: Duration = Duration::from_secs(1);
-
-impl Breaker {
-    pub fn new(rules: BreakerRules, now: DateTime<Utc>) -> Self {
-        Self {
-            state: BreakerState::Closed,
-            since: now,
-            reason: None,
-            until: None,
-            cooldown: rules.cooldown,
-            rules,
-            consecutive: 0,
-            recent: VecDeque::new(),
-            probing: false,
-        }
-    }
-
-    /// Whether a delivery may go now. Moves an open breaker whose cool-down ended to half-open
-    /// and hands out its one probe.
-    pub fn admit(&mut self, now: DateTime<Utc>) -> Admit {
-        match self.state {
-            BreakerState::Closed => Admit::Go,
-            BreakerState::Open => match self.until {
-                Some(until) if now < until => Admit::Defer { until },
-                _ => {
-                    self.state = BreakerState::HalfOpen;
-                    self.since = now;
-                    self.until = None;
-                    self.probing = true;
-                    Admit::Probe
-                }
-            },
-            BreakerState::HalfOpen if self.probing => Admit::Defer {
-                until: now + PROBE_WAIT,
-            },
-            BreakerState::HalfOpen => {
-                self.probing = true;
-                Admit::Probe
-            }
-        }
-    }
-
-    /// Takes one attempt's signal; returns the new state when it changed.
-    pub fn record(&mut self, signal: Signal, now: DateTime<Utc>) -> Option<BreakerState> {
+impl Trip {
+    /// Takes one attempt's signal; the reason to open when it trips the breaker (the count
+    /// starts again from nothing then).
+    pub fn record(
+        &mut self,
+        rules: &BreakerRules,
+        signal: Signal,
+        now: DateTime<Utc>,
+    ) -> Option<String> {
         if signal == Signal::NotSent {
             return None;
         }
         let failed = signal.is_failure();
-        match self.state {
-            BreakerState::HalfOpen => {
-                self.probing = false;
-                if failed {
-                    self.cooldown = (self.cooldown * 2).min(self.rules.cooldown_max);
-                    self.open(now, "the probe failed".into());
-                } else if signal.is_answer() {
-                    self.close(now);
-                }
-                Some(self.state)
-            }
-            // An attempt that was already out when the breaker opened: nothing more to learn.
-            BreakerState::Open => None,
-            BreakerState::Closed => {
-                self.remember(now, failed);
-                if !failed {
-                    self.consecutive = 0;
-                    return None;
-                }
-                self.consecutive += 1;
-                let reason = self.trips(now)?;
-                self.open(now, reason);
-                Some(self.state)
-            }
-        }
-    }
-
-    fn remember(&mut self, now: DateTime<Utc>, failed: bool) {
         self.recent.push_back((now, failed));
-        let window = chrono::Duration::from_std(self.rules.window).unwrap_or_default();
+        let window = chrono::Duration::from_std(rules.window).unwrap_or_default();
         while self
             .recent
             .front()
@@ -169,41 +70,64 @@ impl Breaker {
         {
             self.recent.pop_front();
         }
-    }
-
-    /// Why the breaker must open now, if it must.
-    fn trips(&self, _now: DateTime<Utc>) -> Option<String> {
-        if self.consecutive >= self.rules.consecutive {
-            return Some(format!("{} consecutive failures", self.consecutive));
+        if !failed {
+            self.consecutive = 0;
+            return None;
         }
+        self.consecutive += 1;
         let attempts = self.recent.len() as u32;
         let failures = self.recent.iter().filter(|(_, f)| *f).count() as u32;
-        (attempts >= self.rules.min_attempts
-            && f64::from(failures) >= self.rules.ratio * f64::from(attempts))
-        .then(|| {
+        let reason = if self.consecutive >= rules.consecutive {
+            format!("{} consecutive failures", self.consecutive)
+        } else if attempts >= rules.min_attempts
+            && f64::from(failures) >= rules.ratio * f64::from(attempts)
+        {
             format!(
                 "{failures} of {attempts} attempts failed in {} s",
-                self.rules.window.as_secs()
+                rules.window.as_secs()
             )
-        })
+        } else {
+            return None;
+        };
+        *self = Self::default();
+        Some(reason)
     }
+}
 
-    fn open(&mut self, now: DateTime<Utc>, reason: String) {
-        self.state = BreakerState::Open;
-        self.since = now;
-        self.until = Some(now + chrono::Duration::from_std(self.cooldown).unwrap_or_default());
-        self.reason = Some(reason);
-        self.consecutive = 0;
-        self.recent.clear();
+/// The record of a breaker opened at `now` for `cooldown`.
+pub fn opened(now: DateTime<Utc>, reason: String, cooldown: Duration) -> BreakerRecord {
+    BreakerRecord {
+        state: BreakerState::Open,
+        since: Some(now),
+        until: Some(now + chrono::Duration::from_std(cooldown).unwrap_or_default()),
+        reason: Some(reason),
+        cooldown_ms: cooldown.as_millis().min(i64::MAX as u128) as i64,
     }
+}
 
-    fn close(&mut self, now: DateTime<Utc>) {
-        self.state = BreakerState::Closed;
-        self.since = now;
-        self.until = None;
-        self.reason = None;
-        self.cooldown = self.rules.cooldown;
+/// What a half-open breaker's probe makes of it: closed after an answer, open again with twice
+/// the cool-down after a failure; `None` when the probe says nothing (it was not sent).
+pub fn after_probe(
+    probed: &BreakerRecord,
+    rules: &BreakerRules,
+    signal: Signal,
+    now: DateTime<Utc>,
+) -> Option<BreakerRecord> {
+    if signal.is_failure() {
+        let last = Duration::from_millis(probed.cooldown_ms.max(0) as u64).max(rules.cooldown);
+        let cooldown = (last * 2).min(rules.cooldown_max);
+        let reason = probed.reason.clone().unwrap_or_default();
+        let reason = match reason.split_once("; ") {
+            Some((first, _)) => first.to_owned(),
+            None => reason,
+        };
+        return Some(opened(now, format!("{reason}; the probe failed"), cooldown));
     }
+    signal.is_answer().then(|| BreakerRecord {
+        state: BreakerState::Closed,
+        since: Some(now),
+        ..BreakerRecord::default()
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ impl Rate {
         Duration::from_secs_f64(1.0 / self.per_sec)
     }
 
-    fn tolerance(self) -> Duration {
+    pub fn tolerance(self) -> Duration {
         self.interval() * self.burst.saturating_sub(1)
     }
 }
@@ -28,11 +28,11 @@ impl Rate {
 /// What the limiter decided for one delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    Go,
-    /// Held back until then: not an attempt, and the retry schedule does not move.
-    Wait {
-        until: DateTime<Utc>,
-    },
+    /// Its slot is taken: it goes at `at` (now, or within the horizon asked for).
+    Go { at: DateTime<Utc> },
+    /// Its slot is beyond the horizon, and not taken: defer it to `until`. It is not an
+    /// attempt, and the retry schedule does not move.
+    Wait { until: DateTime<Utc> },
 }
 
 /// The state of one endpoint's limiter.
@@ -43,15 +43,16 @@ pub struct Gcra {
 }
 
 impl Gcra {
-    /// Takes one delivery's slot at `now` if the rate allows it.
-    pub fn take(&mut self, rate: Rate, now: DateTime<Utc>) -> Decision {
+    /// Takes the next slot of `rate` if it comes by `now + horizon`: a delivery reserves its
+    /// turn and waits for it, rather than every waiting delivery asking again.
+    pub fn reserve(&mut self, rate: Rate, now: DateTime<Utc>, horizon: Duration) -> Decision {
         let tat = self.tat.map_or(now, |t| t.max(now));
-        let earliest = tat - chrono_duration(rate.tolerance());
-        if now < earliest {
-            return Decision::Wait { until: earliest };
+        let at = (tat - chrono_duration(rate.tolerance())).max(now);
+        if at > now + chrono_duration(horizon) {
+            return Decision::Wait { until: at };
         }
         self.tat = Some(tat + chrono_duration(rate.interval()));
-        Decision::Go
+        Decision::Go { at }
     }
 }
 
@@ -76,12 +77,25 @@ mod tests {
             burst: 3,
         };
         let mut g = Gcra::default();
+        let now = Duration::ZERO;
         for _ in 0..3 {
-            assert_eq!(g.take(rate, t(0)), Decision::Go);
+            assert_eq!(g.reserve(rate, t(0), now), Decision::Go { at: t(0) });
         }
-        assert_eq!(g.take(rate, t(0)), Decision::Wait { until: t(100) });
-        assert_eq!(g.take(rate, t(100)), Decision::Go);
-        assert_eq!(g.take(rate, t(150)), Decision::Wait { until: t(200) });
+        assert_eq!(g.reserve(rate, t(0), now), Decision::Wait { until: t(100) });
+        assert_eq!(g.reserve(rate, t(100), now), Decision::Go { at: t(100) });
+        assert_eq!(
+            g.reserve(rate, t(150), now),
+            Decision::Wait { until: t(200) }
+        );
+        // Within a horizon, the next slots are reserved one after another.
+        let soon = Duration::from_millis(250);
+        assert_eq!(g.reserve(rate, t(150), soon), Decision::Go { at: t(200) });
+        assert_eq!(g.reserve(rate, t(150), soon), Decision::Go { at: t(300) });
+        assert_eq!(g.reserve(rate, t(150), soon), Decision::Go { at: t(400) });
+        assert_eq!(
+            g.reserve(rate, t(150), soon),
+            Decision::Wait { until: t(500) }
+        );
     }
 
     #[test]
@@ -94,7 +108,7 @@ mod tests {
         let mut went = 0;
         // Asked every millisecond for 10 s.
         for ms in 0..10_000 {
-            if g.take(rate, t(ms)) == Decision::Go {
+            if matches!(g.reserve(rate, t(ms), Duration::ZERO), Decision::Go { .. }) {
                 went += 1;
             }
         }
@@ -108,10 +122,15 @@ mod tests {
             burst: 2,
         };
         let mut g = Gcra::default();
-        assert_eq!(g.take(rate, t(0)), Decision::Go);
+        let now = Duration::ZERO;
+        assert_eq!(g.reserve(rate, t(0), now), Decision::Go { at: t(0) });
         // Idle for a minute: two at once again, not sixty.
-        assert_eq!(g.take(rate, t(60_000)), Decision::Go);
-        assert_eq!(g.take(rate, t(60_000)), Decision::Go);
-        assert_eq!(g.take(rate, t(60_000)), Decision::Wait { until: t(61_000) });
+        let go = Decision::Go { at: t(60_000) };
+        assert_eq!(g.reserve(rate, t(60_000), now), go);
+        assert_eq!(g.reserve(rate, t(60_000), now), go);
+        assert_eq!(
+            g.reserve(rate, t(60_000), now),
+            Decision::Wait { until: t(61_000) }
+        );
     }
 }

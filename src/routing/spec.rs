@@ -11,6 +11,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::filter::Filter;
+use super::spec_protection::{DEFAULT_MAX_IN_FLIGHT, ProtectionFields, check_in_flight, in_flight};
 use super::template::{Scope, Template};
 use crate::db::EndpointRow;
 use crate::domain::{EndpointName, EventType, parse_channel};
@@ -38,21 +39,6 @@ fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// A `max_in_flight` that is not a whole number is refused naming the field (serde's own
-/// message would not).
-fn in_flight<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let value = Value::deserialize(d)?;
-    value
-        .as_u64()
-        .map(|n| u32::try_from(n).unwrap_or(u32::MAX))
-        .map(Some)
-        .ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "max_in_flight: must be a whole number from 1 to {MAX_IN_FLIGHT}, not {value}"
-            ))
-        })
 }
 
 /// An endpoint as written by a user. On `POST`, `name` and `url` are required.
@@ -90,6 +76,24 @@ pub struct EndpointInput {
     #[serde(default, deserialize_with = "in_flight")]
     #[schema(minimum = 1, maximum = 1000)]
     pub max_in_flight: Option<u32>,
+    /// Deliveries per second to it, across instances; `null` for no limit (the default).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<f64>, example = 50)]
+    pub rate_per_sec: Option<Option<Value>>,
+    /// Deliveries allowed at once on top of `rate_per_sec`, 1 to 10,000; 1 when absent.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<u32>, example = 10)]
+    pub burst: Option<Option<Value>>,
+    /// A singular path into the payload (`$.order_id`): deliveries sharing its value go one at
+    /// a time, in creation order.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "$.order_id")]
+    pub ordering_key: Option<Option<Value>>,
+    /// `skip` (the default): a key's head that fails for good is skipped; `block`: the key
+    /// waits until it is retried or cancelled.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, example = "skip")]
+    pub on_failure: Option<Option<Value>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
@@ -97,11 +101,6 @@ pub struct EndpointInput {
     #[schema(value_type = Option<Object>)]
     pub sample: Option<Value>,
 }
-
-/// An endpoint's `max_in_flight` when none is given.
-pub const DEFAULT_MAX_IN_FLIGHT: u32 = 8;
-/// The largest `max_in_flight`.
-pub const MAX_IN_FLIGHT: u32 = 1000;
 
 fn bad(field: &str, e: impl std::fmt::Display) -> String {
     format!("{field}: {e}")
@@ -131,6 +130,8 @@ impl EndpointInput {
             enabled: true,
             description: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            protection: Default::default(),
+            state: Default::default(),
             created_at: now,
             updated_at: now,
         });
@@ -198,13 +199,15 @@ impl EndpointInput {
             row.enabled = enabled;
         }
         if let Some(n) = self.max_in_flight {
-            if !(1..=MAX_IN_FLIGHT).contains(&n) {
-                return Err(format!(
-                    "max_in_flight: must be 1 to {MAX_IN_FLIGHT}, not {n}"
-                ));
-            }
-            row.max_in_flight = n;
+            row.max_in_flight = check_in_flight(n)?;
         }
+        row.protection = ProtectionFields {
+            rate_per_sec: self.rate_per_sec,
+            burst: self.burst,
+            ordering_key: self.ordering_key,
+            on_failure: self.on_failure,
+        }
+        .apply(row.protection)?;
         if let Some(description) = self.description {
             if description
                 .as_ref()

@@ -27,6 +27,8 @@ pub struct Compiled {
     pub template: Option<Template>,
     /// The decoded signing key of `row.secret`.
     pub key: Option<Vec<u8>>,
+    /// `row.protection.ordering_key`, parsed.
+    pub ordering: Option<super::Path>,
 }
 
 impl Compiled {
@@ -43,11 +45,26 @@ impl Compiled {
             key: row.secret.as_deref().and_then(super::spec::decode_secret),
             filter: filter.and_then(Result::ok),
             template: template.and_then(Result::ok),
+            ordering: row
+                .protection
+                .ordering_key
+                .as_deref()
+                .and_then(|k| super::Path::parse(k).ok()),
             row: EndpointRow {
                 enabled: row.enabled && !broken,
                 ..row
             },
         }
+    }
+
+    /// The payload's value at the endpoint's ordering key: a string as it is, anything else as
+    /// JSON; `None` when the endpoint has no key or the payload does not hold it.
+    pub fn ordering_key(&self, payload: &Value) -> Option<String> {
+        let value = self.ordering.as_ref()?.lookup(payload)?;
+        Some(match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
     }
 
     /// The body this endpoint receives for an event; an error is permanent.
@@ -165,6 +182,7 @@ impl Endpoints {
             .map(|e| Route {
                 endpoint_id: e.row.id,
                 endpoint: e.row.name.clone(),
+                ordering_key: e.ordering_key(payload),
             })
             .collect()
     }

@@ -33,6 +33,8 @@ pub fn row(name: &str) -> EndpointRow {
         enabled: true,
         description: Some("d".into()),
         max_in_flight: 8,
+        protection: Default::default(),
+        state: Default::default(),
         created_at: now,
         updated_at: now,
     }
@@ -51,6 +53,7 @@ pub fn event_to(routes: &[&EndpointRow]) -> NewEvent {
             .map(|r| Route {
                 endpoint_id: r.id,
                 endpoint: r.name.clone(),
+                ordering_key: None,
             })
             .collect(),
     }

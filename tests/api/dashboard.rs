@@ -71,10 +71,10 @@ async fn the_dashboard_shows_the_api_and_its_buttons_act_on_it() {
         ("RETRY_SCHEDULE", ""),
     ])
     .await;
-    // "doomed" is gone (410) the first time, and accepted when retried.
+    // "doomed" is refused (422) the first time, and accepted when retried.
     app.webhook.rule(|received, before| {
         if received.json()["content"] == "doomed" && before == 0 {
-            Reply::status(410).body("gone")
+            Reply::status(422).body("refused")
         } else {
             Reply::accepted()
         }
@@ -132,7 +132,7 @@ async fn the_dashboard_shows_the_api_and_its_buttons_act_on_it() {
         || async { app.message(id).await.status.as_str() == "sent" },
     )
     .await;
-    assert_eq!(app.attempts(id).await.len(), 2, "one 410, then the retry");
+    assert_eq!(app.attempts(id).await.len(), 2, "one 422, then the retry");
 
     let chart;
     (chart, browser) = eval(browser, CHART_BARS).await;

@@ -22,12 +22,12 @@ async fn create(app: &TestApp, content: &str) -> uuid::Uuid {
 both_stores!(buckets_count_the_attempts_made);
 async fn buckets_count_the_attempts_made(backend: Backend) {
     let app = spawn_app_on(backend, &[("RETRY_SCHEDULE", "10ms")]).await;
-    // ok: 1 success. flaky: a retried 503, then a success. gone: a permanent 410.
+    // ok: 1 success. flaky: a retried 503, then a success. gone: a permanent 422.
     // down: a retried 500, then a last 500 that fails the message.
     app.webhook.rule(|received, before| {
         match (received.json()["content"].as_str().unwrap(), before) {
             ("flaky", 0) => Reply::status(503),
-            ("gone", _) => Reply::status(410),
+            ("gone", _) => Reply::status(422),
             ("down", _) => Reply::status(500),
             _ => Reply::accepted(),
         }

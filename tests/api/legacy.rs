@@ -25,6 +25,7 @@ pub fn routed(m: &NewMessage) -> NewEvent {
     e.routes = vec![Route {
         endpoint_id: DEFAULT_ENDPOINT_ID,
         endpoint: "default".into(),
+        ordering_key: None,
     }];
     e
 }

@@ -29,6 +29,7 @@ mod legacy;
 mod migration;
 mod outage;
 mod pipeline;
+mod protect_rate;
 mod queue;
 mod receiver;
 mod resilience;

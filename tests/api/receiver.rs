@@ -65,6 +65,8 @@ pub struct Received {
     pub body: String,
     /// Every header, by lower-case name.
     pub headers: std::collections::HashMap<String, String>,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Received {
@@ -113,6 +115,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, hook: web::Data<TestWebhook>
                 .iter()
                 .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
                 .collect(),
+            at: std::time::Instant::now(),
         };
         let times = inner.seen.entry(received.webhook_id.clone()).or_default();
         let before = *times;

@@ -59,7 +59,7 @@ async fn events_and_single_deliveries_are_retried_and_cancelled(backend: Backend
     )
     .await;
     let (ok, bad) = (TestWebhook::start(), TestWebhook::start());
-    bad.always(Reply::status(410));
+    bad.always(Reply::status(422));
     endpoint(&app, json!({"name": "ok", "url": ok.url})).await;
     endpoint(&app, json!({"name": "bad", "url": bad.url})).await;
     let e = event(&app, json!({"type": "t", "payload": {}})).await;

@@ -4,72 +4,17 @@
 use chrono::{DateTime, Utc};
 use diesel::PgConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Double, Nullable, Text, Timestamptz};
 use uuid::Uuid;
 
 use super::super::StoreError;
-use super::super::endpoints::{EndpointActivity, EndpointRow, parse_json};
+use super::super::endpoints::{EndpointActivity, EndpointRow};
 use super::super::events::Moved;
 use super::changes::count;
+use super::endpoint_rows::{COLUMNS, Row};
 use crate::domain::MessageStatus;
 
 type SqlUuid = diesel::sql_types::Uuid;
-
-#[derive(QueryableByName)]
-struct Row {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    event_types: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    channels: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    filter: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    template: Option<String>,
-    #[diesel(sql_type = Text)]
-    headers: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    secret: Option<String>,
-    #[diesel(sql_type = Bool)]
-    enabled: bool,
-    #[diesel(sql_type = Nullable<Text>)]
-    description: Option<String>,
-    #[diesel(sql_type = diesel::sql_types::Integer)]
-    max_in_flight: i32,
-    #[diesel(sql_type = Timestamptz)]
-    created_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
-    updated_at: DateTime<Utc>,
-}
-
-impl Row {
-    fn into_row(self) -> EndpointRow {
-        EndpointRow {
-            id: self.id,
-            name: self.name,
-            url: self.url,
-            event_types: parse_json(self.event_types.as_deref()),
-            channels: parse_json(self.channels.as_deref()),
-            filter: parse_json(self.filter.as_deref()),
-            template: parse_json(self.template.as_deref()),
-            headers: parse_json(Some(&self.headers)).unwrap_or_default(),
-            secret: self.secret,
-            enabled: self.enabled,
-            description: self.description,
-            max_in_flight: self.max_in_flight.max(1) as u32,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-        }
-    }
-}
-
-const COLUMNS: &str = "id, name, url, event_types, channels, filter, template, headers, secret, \
-                       enabled, description, max_in_flight, created_at, updated_at";
 
 pub fn all(conn: &mut PgConnection) -> Result<Vec<EndpointRow>, StoreError> {
     let rows: Vec<Row> = diesel::sql_query(format!(
@@ -90,6 +35,20 @@ fn named(e: diesel::result::Error, name: &str) -> StoreError {
     }
 }
 
+/// What an update resets: enabling a disabled endpoint clears why it was disabled, its failing
+/// run, its breaker and its pause (its operator says it works again); a new rate restarts the
+/// adaptive rate from it.
+const RESET: &str = "\
+    disabled_at = CASE WHEN $10 THEN NULL ELSE disabled_at END,
+    disabled_reason = CASE WHEN $10 THEN NULL ELSE disabled_reason END,
+    failing_since = CASE WHEN $10 AND NOT enabled THEN NULL ELSE failing_since END,
+    breaker_state = CASE WHEN $10 AND NOT enabled THEN 'closed' ELSE breaker_state END,
+    breaker_until = CASE WHEN $10 AND NOT enabled THEN NULL ELSE breaker_until END,
+    breaker_reason = CASE WHEN $10 AND NOT enabled THEN NULL ELSE breaker_reason END,
+    paused_until = CASE WHEN $10 AND NOT enabled THEN NULL ELSE paused_until END,
+    pause_reason = CASE WHEN $10 AND NOT enabled THEN NULL ELSE pause_reason END,
+    effective_rate = CASE WHEN rate_per_sec IS DISTINCT FROM $13 THEN NULL ELSE effective_rate END";
+
 /// Writes every field of `e`: an insert when `insert`, else a replace of the live row.
 fn write(
     conn: &mut PgConnection,
@@ -100,14 +59,18 @@ fn write(
     let sql = if insert {
         format!(
             "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
-                                    secret, enabled, description, max_in_flight)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
+                                    secret, enabled, description, max_in_flight, rate_per_sec,
+                                    burst, ordering_key, on_failure)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             RETURNING {COLUMNS}"
         )
     } else {
         format!(
             "UPDATE endpoints SET name = $2, url = $3, event_types = $4, channels = $5, filter = $6,
                     template = $7, headers = $8, secret = $9, enabled = $10, description = $11,
-                    max_in_flight = $12, updated_at = now()
+                    max_in_flight = $12, rate_per_sec = $13, burst = $14, ordering_key = $15,
+                    on_failure = $16, updated_at = now(),
+                    {RESET}
              WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
         )
     };
@@ -124,6 +87,10 @@ fn write(
         .bind::<Bool, _>(e.enabled)
         .bind::<Nullable<Text>, _>(&e.description)
         .bind::<diesel::sql_types::Integer, _>(e.max_in_flight as i32)
+        .bind::<Nullable<Double>, _>(e.protection.rate_per_sec)
+        .bind::<Nullable<diesel::sql_types::Integer>, _>(e.protection.burst.map(|b| b as i32))
+        .bind::<Nullable<Text>, _>(&e.protection.ordering_key)
+        .bind::<Text, _>(e.protection.on_failure.as_str())
         .get_result(conn)
         .optional()
         .map_err(|err| named(err, &e.name))

@@ -96,10 +96,10 @@ fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventReco
                  FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int4[],
                              $6::timestamptz[], $7::text[], $8::text[]) AS u(id, t, p, c, n, s, k, f)
              ), routed AS (
-                 INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at)
-                 SELECT d, e, p, coalesce(s, now())
-                 FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::timestamptz[])
-                     AS t(d, e, p, s)
+                 INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at, ordering_key)
+                 SELECT d, e, p, coalesce(s, now()), k
+                 FROM unnest($9::uuid[], $10::uuid[], $11::uuid[], $12::timestamptz[], $13::text[])
+                     AS t(d, e, p, s, k)
              )
              SELECT now() AS at",
         )
@@ -120,6 +120,12 @@ fn insert_all(conn: &mut PgConnection, new: &[NewEvent]) -> Result<Vec<EventReco
         .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.1.endpoint_id).collect::<Vec<_>>())
         .bind::<Array<Nullable<Timestamptz>>, _>(
             routes.iter().map(|r| r.0.send_at).collect::<Vec<_>>(),
+        )
+        .bind::<Array<Nullable<Text>>, _>(
+            routes
+                .iter()
+                .map(|r| r.1.ordering_key.as_deref())
+                .collect::<Vec<_>>(),
         ),
     )
     .get_result(conn)?;

@@ -129,19 +129,23 @@ pub fn overdue(conn: &mut PgConnection, by: std::time::Duration) -> Result<bool,
     }
     // Both halves walk a partial index from its low end (the pending one per enabled
     // endpoint: a disabled endpoint's deliveries wait, they are not stalled).
-    let found: Overdue = diesel::sql_query(
+    // Waiting on a pause, a breaker's cool-down or an ordering key's head is no stall either.
+    let found: Overdue = diesel::sql_query(concat!(
         "SELECT (EXISTS (SELECT 1 FROM endpoints e CROSS JOIN LATERAL (
-                             SELECT 1 FROM deliveries
-                             WHERE endpoint_id = e.id AND status = 'pending'
-                               AND next_attempt_at < now() - $1 * interval '1 millisecond'
+                             SELECT 1 FROM deliveries d
+                             WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                               AND d.next_attempt_at < now() - $1 * interval '1 millisecond'
+                               AND ", unblocked!("d", "e.on_failure = 'block'"), "
                              LIMIT 1) d
-                         WHERE e.enabled)
+                         WHERE e.enabled
+                           AND coalesce(e.paused_until, '-infinity') < now() - $1 * interval '1 millisecond'
+                           AND coalesce(e.breaker_until, '-infinity') < now() - $1 * interval '1 millisecond')
                  OR EXISTS (SELECT 1 FROM deliveries WHERE status = 'sending'
                               AND lease_expires_at < now() - $1 * interval '1 millisecond'))
              -- Waiting while dispatch was stopped is no stall: count from the last switch.
              AND (SELECT updated_at FROM dispatch_state) < now() - $1 * interval '1 millisecond'
              AS overdue",
-    )
+    ))
     .bind::<BigInt, _>(by.as_millis().min(i64::MAX as u128) as i64)
     .get_result(conn)?;
     Ok(found.overdue)

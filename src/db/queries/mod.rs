@@ -3,10 +3,12 @@
 //! `endpoints` the endpoints; `history` the statistics.
 
 mod changes;
+mod endpoint_rows;
 mod endpoints;
 mod events;
 mod history;
 mod prepared;
+mod protect;
 mod queue;
 
 pub(super) use changes::{cancel, get, retry};
@@ -16,4 +18,7 @@ pub(super) use endpoints::{
 };
 pub(super) use events::{insert_event, insert_events, list};
 pub(super) use history::{counts, history, overdue};
+pub(super) use protect::{
+    defer, disable, mark_failing, pause, reserve_rate, set_breaker, set_effective_rate,
+};
 pub(super) use queue::{announce_due, claim_due, finish, next_due, release};

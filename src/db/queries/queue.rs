@@ -14,12 +14,14 @@ use super::super::models::{Claim, ClaimRow, FinishResult, Recorded};
 use super::changes::lock_events;
 use super::prepared::Prepared;
 
-/// Expired leases first, then pending rows endpoint by endpoint: for each share, the
+/// Expired leases first, then pending rows endpoint by endpoint (of the endpoints neither paused
+/// nor cooling down; one row, the probe, of an endpoint whose breaker's cool-down ended): for each share, the
 /// endpoint's part of the pending index is walked from its oldest due row, skipping rows
 /// another claimer holds, and the walk stops at the share (no scan or sort of the backlog,
 /// however long one endpoint's is). The shares add up to about the limit (see
 /// `actors::isolation`), so little is locked and left. One statement, however many endpoints.
-const CLAIM_SQL: &str = "\
+const CLAIM_SQL: &str = concat!(
+    "\
 WITH expired AS (
     SELECT id FROM deliveries
     WHERE status = 'sending' AND lease_expires_at < now() AND (SELECT active FROM dispatch_state)
@@ -27,20 +29,37 @@ WITH expired AS (
     LIMIT $1
     FOR UPDATE SKIP LOCKED
 ), shares AS (
-    SELECT s.endpoint_id, s.share
+    -- Enabled endpoints that are neither paused nor cooling down.
+    SELECT s.endpoint_id, s.share, p.breaker_state <> 'closed' AS probing,
+           p.on_failure = 'block' AS block
     FROM unnest($4::uuid[], $5::int4[]) AS s(endpoint_id, share)
     JOIN endpoints p ON p.id = s.endpoint_id AND p.enabled
+         AND coalesce(p.paused_until <= now(), true) AND coalesce(p.breaker_until <= now(), true)
     WHERE (SELECT active FROM dispatch_state)
+), probes AS (
+    -- A breaker whose cool-down ended gives out one probe, to the claimer that moves it to
+    -- half-open: the others see it half-open until the probe's lease ends.
+    UPDATE endpoints p
+    SET breaker_state = 'half_open', breaker_since = now(),
+        breaker_until = now() + $3 * interval '1 millisecond'
+    FROM shares s
+    WHERE p.id = s.endpoint_id AND s.probing AND p.breaker_state <> 'closed'
+      AND coalesce(p.breaker_until <= now(), true)
+    RETURNING p.id
 ), pending AS (
-    SELECT c.id FROM shares s CROSS JOIN LATERAL (
-        SELECT id FROM deliveries
-        WHERE endpoint_id = s.endpoint_id AND status = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at, created_at
-        LIMIT s.share
+    SELECT c.id, s.probing FROM shares s CROSS JOIN LATERAL (
+        SELECT d.id FROM deliveries d
+        WHERE d.endpoint_id = s.endpoint_id AND d.status = 'pending' AND d.next_attempt_at <= now()
+          AND ",
+    unblocked!("d", "s.block"),
+    "
+        ORDER BY d.next_attempt_at, d.created_at
+        LIMIT CASE WHEN s.probing THEN 1 ELSE s.share END
         FOR UPDATE SKIP LOCKED
     ) c
+    WHERE NOT s.probing OR s.endpoint_id IN (SELECT id FROM probes)
 ), due AS (
-    SELECT id FROM expired UNION ALL SELECT id FROM pending LIMIT $1
+    SELECT id, false AS probe FROM expired UNION ALL SELECT id, probing FROM pending LIMIT $1
 )
 UPDATE deliveries m
 SET status = 'sending',
@@ -53,8 +72,9 @@ SET status = 'sending',
 FROM due, events e
 WHERE m.id = due.id AND e.id = m.event_id
 RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
-          e.type AS event_type, e.payload, e.deliveries > 1 AS shared,
-          m.next_attempt_at, m.created_at";
+          e.type AS event_type, e.payload, e.deliveries > 1 AS shared, due.probe,
+          m.next_attempt_at, m.created_at"
+);
 
 pub fn claim_due(
     conn: &mut PgConnection,
@@ -94,6 +114,7 @@ pub fn claim_due(
             event_type: r.event_type,
             payload: r.payload,
             shared: r.shared,
+            probe: r.probe,
             created_at: r.created_at,
             deadline,
         })
@@ -232,20 +253,26 @@ struct NextDue {
     ms: Option<f64>,
 }
 
-/// Both halves read the low end of a partial index. Rounded up: "due now" means claimable now
+/// Both halves read the low end of a partial index; a paused or cooling endpoint's work is due
+/// when its pause or cool-down ends, and a delivery waiting behind its ordering key's head is
+/// not due (the head is). Rounded up: "due now" means claimable now
 /// (a lease is claimable once it has run out, a pending row once it is due).
 pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError> {
-    let next: NextDue = Prepared(diesel::sql_query(
+    let next: NextDue = Prepared(diesel::sql_query(concat!(
         "SELECT ceil(EXTRACT(EPOCH FROM least(
-                    (SELECT min(d.at) FROM endpoints e CROSS JOIN LATERAL (
-                         SELECT next_attempt_at AS at FROM deliveries
-                         WHERE endpoint_id = e.id AND status = 'pending'
+                    (SELECT min(greatest(d.at, e.paused_until, e.breaker_until))
+                     FROM endpoints e CROSS JOIN LATERAL (
+                         SELECT next_attempt_at AS at FROM deliveries d
+                         WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                           AND ",
+        unblocked!("d", "e.on_failure = 'block'"),
+        "
                          ORDER BY next_attempt_at LIMIT 1) d
                      WHERE e.enabled),
                     (SELECT min(lease_expires_at) FROM deliveries WHERE status = 'sending')
                         + interval '1 microsecond')
                  - now()) * 1000)::float8 AS ms",
-    ))
+    )))
     .get_result(conn)?;
     Ok(next
         .ms

@@ -3,6 +3,7 @@
 //! share, taken in turns. One process writes, so nothing moves between reading the candidates
 //! and claiming them, and the whole claim is one transaction.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -31,11 +32,29 @@ WHERE id IN (SELECT id FROM deliveries INDEXED BY deliveries_sending_lease
   AND (SELECT active FROM dispatch_state) = 1
 RETURNING id, attempts, attempt_seq, event_id, endpoint_id, next_attempt_at, created_at";
 
-const OLDEST_DUE_SQL: &str = "\
+/// An endpoint's oldest due rows, if it is enabled, not paused, and its breaker closed (or it
+/// is this claim's probe, `?4`), skipping those held behind their ordering key's head.
+const OLDEST_DUE_SQL: &str = concat!(
+    "\
 SELECT d.id AS id FROM deliveries AS d INDEXED BY deliveries_pending_due
 WHERE d.endpoint_id = ?1 AND d.status = 'pending' AND d.next_attempt_at <= ?2
-  AND (SELECT enabled FROM endpoints WHERE id = ?1) = 1
-ORDER BY d.next_attempt_at, d.created_at LIMIT ?3";
+  AND (SELECT enabled = 1 AND coalesce(paused_until, 0) <= ?2 AND (breaker_state = 'closed' OR ?4)
+       FROM endpoints WHERE id = ?1)
+  AND ",
+    unblocked!(
+        "d",
+        "(SELECT on_failure = 'block' FROM endpoints WHERE id = ?1)"
+    ),
+    "
+ORDER BY d.next_attempt_at, d.created_at LIMIT ?3"
+);
+
+/// Breakers whose cool-down ended move to half-open; each gives this claim its one probe.
+const PROBES_SQL: &str = "\
+UPDATE endpoints SET breaker_state = 'half_open', breaker_since = ?2, breaker_until = ?2 + ?3
+WHERE id IN (SELECT value FROM json_each(?1)) AND enabled = 1 AND breaker_state <> 'closed'
+  AND coalesce(breaker_until, 0) <= ?2 AND coalesce(paused_until, 0) <= ?2
+RETURNING id";
 
 const CLAIM_PENDING_SQL: &str = "\
 UPDATE deliveries
@@ -79,6 +98,7 @@ pub fn claim_due(
     let token = uuid::Uuid::new_v4();
     let now = millis(Utc::now());
     let lease_ms = lease.as_millis().min(i64::MAX as u128) as i64;
+    let (mut probes, mut probe_ids) = (HashSet::new(), HashSet::new());
     let mut rows: Vec<ClaimRow> = conn.immediate_transaction(|conn| {
         let mut rows: Vec<ClaimRow> = diesel::sql_query(CLAIM_EXPIRED_SQL)
             .bind::<BigInt, _>(now)
@@ -91,13 +111,26 @@ pub fn claim_due(
         if left == 0 || shares.is_empty() {
             return Ok::<_, StoreError>(rows);
         }
+        let ids: Vec<String> = shares.iter().map(|s| s.endpoint_id.to_string()).collect();
+        let probing: Vec<Id> = diesel::sql_query(PROBES_SQL)
+            .bind::<Text, _>(serde_json::to_string(&ids).unwrap_or_default())
+            .bind::<BigInt, _>(now)
+            .bind::<BigInt, _>(lease_ms)
+            .load(conn)?;
+        probes.extend(probing.into_iter().map(|p| p.id));
         let mut lists = Vec::with_capacity(shares.len());
-        for s in shares {
+        for (s, id) in shares.iter().zip(ids) {
+            let probe = probes.contains(&id);
+            let share = if probe { 1 } else { s.share.min(left as u32) };
             let ids: Vec<Id> = diesel::sql_query(OLDEST_DUE_SQL)
-                .bind::<Text, _>(s.endpoint_id.to_string())
+                .bind::<Text, _>(id)
                 .bind::<BigInt, _>(now)
-                .bind::<BigInt, _>(i64::from(s.share.min(left as u32)))
+                .bind::<BigInt, _>(i64::from(share))
+                .bind::<diesel::sql_types::Bool, _>(probe)
                 .load(conn)?;
+            if probe {
+                probe_ids.extend(ids.iter().map(|i| i.id.clone()));
+            }
             lists.push(ids.into_iter().map(|i| i.id).collect::<Vec<_>>());
         }
         let picked = in_turns(lists, left);
@@ -147,6 +180,8 @@ pub fn claim_due(
                 event_type,
                 payload,
                 shared,
+                // An expired lease is never a probe.
+                probe: probe_ids.contains(&r.id),
                 created_at: time(r.created_at),
                 deadline,
             })

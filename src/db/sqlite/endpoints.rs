@@ -3,72 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+use diesel::sql_types::{BigInt, Double, Integer, Nullable, Text};
 use diesel::sqlite::SqliteConnection;
 use uuid::Uuid;
 
 use super::super::StoreError;
-use super::super::endpoints::{EndpointActivity, EndpointRow, parse_json};
+use super::super::endpoints::{EndpointActivity, EndpointRow};
 use super::super::events::Moved;
 use super::changes::count;
-use super::rows::{millis, time, uuid};
+use super::endpoint_rows::{COLUMNS, Row};
+use super::rows::{millis, uuid};
 use crate::domain::MessageStatus;
-
-#[derive(QueryableByName)]
-struct Row {
-    #[diesel(sql_type = Text)]
-    id: String,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    url: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    event_types: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    channels: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    filter: Option<String>,
-    #[diesel(sql_type = Nullable<Text>)]
-    template: Option<String>,
-    #[diesel(sql_type = Text)]
-    headers: String,
-    #[diesel(sql_type = Nullable<Text>)]
-    secret: Option<String>,
-    #[diesel(sql_type = Integer)]
-    enabled: i32,
-    #[diesel(sql_type = Nullable<Text>)]
-    description: Option<String>,
-    #[diesel(sql_type = Integer)]
-    max_in_flight: i32,
-    #[diesel(sql_type = BigInt)]
-    created_at: i64,
-    #[diesel(sql_type = BigInt)]
-    updated_at: i64,
-}
-
-impl Row {
-    fn into_row(self) -> Result<EndpointRow, StoreError> {
-        Ok(EndpointRow {
-            id: uuid(&self.id)?,
-            name: self.name,
-            url: self.url,
-            event_types: parse_json(self.event_types.as_deref()),
-            channels: parse_json(self.channels.as_deref()),
-            filter: parse_json(self.filter.as_deref()),
-            template: parse_json(self.template.as_deref()),
-            headers: parse_json(Some(&self.headers)).unwrap_or_default(),
-            secret: self.secret,
-            enabled: self.enabled != 0,
-            description: self.description,
-            max_in_flight: self.max_in_flight.max(1) as u32,
-            created_at: time(self.created_at),
-            updated_at: time(self.updated_at),
-        })
-    }
-}
-
-const COLUMNS: &str = "id, name, url, event_types, channels, filter, template, headers, secret, \
-                       enabled, description, max_in_flight, created_at, updated_at";
 
 pub fn all(conn: &mut SqliteConnection) -> Result<Vec<EndpointRow>, StoreError> {
     let rows: Vec<Row> = diesel::sql_query(format!(
@@ -88,6 +33,19 @@ fn named(e: diesel::result::Error, name: &str) -> StoreError {
     }
 }
 
+/// What an update resets, as on PostgreSQL: enabling a disabled endpoint clears why it was
+/// disabled, its failing run, its breaker and its pause; a new rate restarts the adaptive rate.
+const RESET: &str = "\
+    disabled_at = CASE WHEN ?10 THEN NULL ELSE disabled_at END,
+    disabled_reason = CASE WHEN ?10 THEN NULL ELSE disabled_reason END,
+    failing_since = CASE WHEN ?10 AND NOT enabled THEN NULL ELSE failing_since END,
+    breaker_state = CASE WHEN ?10 AND NOT enabled THEN 'closed' ELSE breaker_state END,
+    breaker_until = CASE WHEN ?10 AND NOT enabled THEN NULL ELSE breaker_until END,
+    breaker_reason = CASE WHEN ?10 AND NOT enabled THEN NULL ELSE breaker_reason END,
+    paused_until = CASE WHEN ?10 AND NOT enabled THEN NULL ELSE paused_until END,
+    pause_reason = CASE WHEN ?10 AND NOT enabled THEN NULL ELSE pause_reason END,
+    effective_rate = CASE WHEN rate_per_sec IS ?14 THEN effective_rate ELSE NULL END";
+
 /// Writes every field of `e`: an insert when `insert`, else a replace of the live row.
 fn write(
     conn: &mut SqliteConnection,
@@ -99,15 +57,18 @@ fn write(
         format!(
             "INSERT INTO endpoints (id, name, url, event_types, channels, filter, template, headers,
                                     secret, enabled, description, created_at, updated_at,
-                                    max_in_flight)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13)
+                                    max_in_flight, rate_per_sec, burst, ordering_key, on_failure)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15, ?16,
+                     ?17)
              RETURNING {COLUMNS}"
         )
     } else {
         format!(
             "UPDATE endpoints SET name = ?2, url = ?3, event_types = ?4, channels = ?5, filter = ?6,
                     template = ?7, headers = ?8, secret = ?9, enabled = ?10, description = ?11,
-                    max_in_flight = ?13, updated_at = max(?12, updated_at + 1)
+                    max_in_flight = ?13, rate_per_sec = ?14, burst = ?15, ordering_key = ?16,
+                    on_failure = ?17, updated_at = max(?12, updated_at + 1),
+                    {RESET}
              WHERE id = ?1 AND deleted_at IS NULL RETURNING {COLUMNS}"
         )
     };
@@ -125,6 +86,10 @@ fn write(
         .bind::<Nullable<Text>, _>(&e.description)
         .bind::<BigInt, _>(millis(Utc::now()))
         .bind::<Integer, _>(e.max_in_flight as i32)
+        .bind::<Nullable<Double>, _>(e.protection.rate_per_sec)
+        .bind::<Nullable<Integer>, _>(e.protection.burst.map(|b| b as i32))
+        .bind::<Nullable<Text>, _>(&e.protection.ordering_key)
+        .bind::<Text, _>(e.protection.on_failure.as_str())
         .get_result(conn)
         .optional()
         .map_err(|err| named(err, &e.name))

@@ -49,27 +49,32 @@ fn insert_all(
     .bind::<Text, _>(serde_json::Value::from(events).to_string())
     .bind::<BigInt, _>(now)
     .execute(conn)?;
-    let records: Vec<EventRecord> = new
+    let ids: Vec<Vec<Uuid>> = new.iter().map(NewEvent::delivery_ids).collect();
+    let deliveries: Vec<serde_json::Value> = new
         .iter()
-        .map(|e| e.stored(&e.delivery_ids(), at))
-        .collect();
-    let deliveries: Vec<serde_json::Value> = records
-        .iter()
-        .flat_map(|e| &e.deliveries)
-        .map(|d| {
+        .zip(&ids)
+        .flat_map(|(e, ids)| e.routes.iter().zip(ids).map(move |(r, id)| (e, r, id)))
+        .map(|(e, r, id)| {
             json!({
-                "id": d.id.to_string(),
-                "event": d.event_id.to_string(),
-                "endpoint": d.endpoint_id.to_string(),
-                "due": millis(d.next_attempt_at),
+                "id": id.to_string(),
+                "event": e.id.to_string(),
+                "endpoint": r.endpoint_id.to_string(),
+                "due": e.send_at.map(millis),
+                "key": r.ordering_key,
             })
         })
         .collect();
+    let records: Vec<EventRecord> = new
+        .iter()
+        .zip(&ids)
+        .map(|(e, ids)| e.stored(ids, at))
+        .collect();
     if !deliveries.is_empty() {
         diesel::sql_query(
-            "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at)
+            "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at,
+                                     ordering_key)
              SELECT value ->> 'id', value ->> 'event', value ->> 'endpoint',
-                    coalesce(value ->> 'due', ?2), ?2, ?2
+                    coalesce(value ->> 'due', ?2), ?2, ?2, value ->> 'key'
              FROM json_each(?1)",
         )
         .bind::<Text, _>(serde_json::Value::from(deliveries).to_string())

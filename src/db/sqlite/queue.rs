@@ -168,15 +168,21 @@ struct Earliest {
     lease: Option<i64>,
 }
 
+/// The earliest time a pending delivery may go (after its endpoint's pause or cool-down, and
+/// not held behind its ordering key's head) and the earliest lease to end.
 fn earliest(conn: &mut SqliteConnection) -> Result<Earliest, StoreError> {
-    Ok(diesel::sql_query(
-        "SELECT (SELECT min((SELECT min(d.next_attempt_at)
-                             FROM deliveries AS d INDEXED BY deliveries_pending_due
-                             WHERE d.endpoint_id = e.id AND d.status = 'pending'))
+    Ok(diesel::sql_query(concat!(
+        "SELECT (SELECT min(max((SELECT min(d.next_attempt_at)
+                                 FROM deliveries AS d INDEXED BY deliveries_pending_due
+                                 WHERE d.endpoint_id = e.id AND d.status = 'pending'
+                                   AND ",
+        unblocked!("d", "e.on_failure = 'block'"),
+        "),
+                                coalesce(e.paused_until, 0), coalesce(e.breaker_until, 0)))
                  FROM endpoints AS e WHERE e.enabled = 1) AS pending,
                 (SELECT min(lease_expires_at) FROM deliveries INDEXED BY deliveries_sending_lease
-                 WHERE status = 'sending') AS lease",
-    )
+                 WHERE status = 'sending') AS lease"
+    ))
     .get_result(conn)?)
 }
 

@@ -1,0 +1,17 @@
+DROP INDEX deliveries_ordering;
+ALTER TABLE deliveries DROP COLUMN ordering_key;
+ALTER TABLE endpoints DROP COLUMN rate_per_sec;
+ALTER TABLE endpoints DROP COLUMN burst;
+ALTER TABLE endpoints DROP COLUMN ordering_key;
+ALTER TABLE endpoints DROP COLUMN on_failure;
+ALTER TABLE endpoints DROP COLUMN breaker_state;
+ALTER TABLE endpoints DROP COLUMN breaker_since;
+ALTER TABLE endpoints DROP COLUMN breaker_until;
+ALTER TABLE endpoints DROP COLUMN breaker_reason;
+ALTER TABLE endpoints DROP COLUMN breaker_cooldown_ms;
+ALTER TABLE endpoints DROP COLUMN paused_until;
+ALTER TABLE endpoints DROP COLUMN pause_reason;
+ALTER TABLE endpoints DROP COLUMN effective_rate;
+ALTER TABLE endpoints DROP COLUMN failing_since;
+ALTER TABLE endpoints DROP COLUMN disabled_at;
+ALTER TABLE endpoints DROP COLUMN disabled_reason;
