@@ -89,6 +89,7 @@ fn transition(
     from: MessageStatus,
     to: MessageStatus,
     reset: bool,
+    holding: bool,
 ) -> Result<EventRecord, StoreError> {
     let (event, delivery) = match scope {
         Scope::Event(e) => (e, None),
@@ -100,13 +101,16 @@ fn transition(
              SET status = $4, updated_at = now(),
                  attempts = CASE WHEN $5 THEN 0 ELSE attempts END,
                  next_attempt_at = CASE WHEN $5 THEN now() ELSE next_attempt_at END
-             WHERE event_id = $1 AND ($2::uuid IS NULL OR id = $2) AND status = $3",
+             WHERE event_id = $1 AND ($2::uuid IS NULL OR id = $2) AND status = $3
+               AND (NOT $6 OR ordering_key IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM endpoints p WHERE p.id = endpoint_id AND p.on_failure = 'block'))",
         )
         .bind::<SqlUuid, _>(event)
         .bind::<Nullable<SqlUuid>, _>(delivery)
         .bind::<Text, _>(from.as_str())
         .bind::<Text, _>(to.as_str())
         .bind::<diesel::sql_types::Bool, _>(reset)
+        .bind::<diesel::sql_types::Bool, _>(holding)
         .execute(conn)?;
         let record = load(conn, &[event])?.pop().ok_or(StoreError::NotFound)?;
         if changed == 0 {
@@ -125,17 +129,36 @@ pub fn retry(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, Store
         MessageStatus::Failed,
         MessageStatus::Pending,
         true,
+        false,
     )
 }
 
+/// Pending deliveries → `cancelled`; when none is pending, a failed delivery that holds its
+/// ordering key (`on_failure: block`) is cancelled instead, which lets the key go on.
 pub fn cancel(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, StoreError> {
-    transition(
+    let pending = transition(
         conn,
         scope,
         MessageStatus::Pending,
         MessageStatus::Cancelled,
         false,
-    )
+        false,
+    );
+    match pending {
+        Err(StoreError::Conflict(why)) => transition(
+            conn,
+            scope,
+            MessageStatus::Failed,
+            MessageStatus::Cancelled,
+            false,
+            true,
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(why),
+            other => other,
+        }),
+        other => other,
+    }
 }
 
 impl EventRow {

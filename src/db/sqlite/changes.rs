@@ -70,6 +70,7 @@ fn transition(
     from: MessageStatus,
     to: MessageStatus,
     reset: bool,
+    holding: bool,
 ) -> Result<EventRecord, StoreError> {
     let (event, delivery) = match scope {
         Scope::Event(e) => (e, None),
@@ -81,7 +82,9 @@ fn transition(
              SET status = ?4, updated_at = ?5,
                  attempts = CASE WHEN ?6 THEN 0 ELSE attempts END,
                  next_attempt_at = CASE WHEN ?6 THEN ?5 ELSE next_attempt_at END
-             WHERE event_id = ?1 AND (?2 IS NULL OR id = ?2) AND status = ?3",
+             WHERE event_id = ?1 AND (?2 IS NULL OR id = ?2) AND status = ?3
+               AND (NOT ?7 OR ordering_key IS NOT NULL AND EXISTS (
+                   SELECT 1 FROM endpoints p WHERE p.id = endpoint_id AND p.on_failure = 'block'))",
         )
         .bind::<Text, _>(event.to_string())
         .bind::<Nullable<Text>, _>(delivery.map(|d| d.to_string()))
@@ -89,6 +92,7 @@ fn transition(
         .bind::<Text, _>(to.as_str())
         .bind::<BigInt, _>(millis(Utc::now()))
         .bind::<Integer, _>(i32::from(reset))
+        .bind::<Integer, _>(i32::from(holding))
         .execute(conn)?;
         let record = load(conn, &[event])?.pop().ok_or(StoreError::NotFound)?;
         if changed == 0 {
@@ -107,15 +111,34 @@ pub fn retry(conn: &mut SqliteConnection, scope: Scope) -> Result<EventRecord, S
         MessageStatus::Failed,
         MessageStatus::Pending,
         true,
+        false,
     )
 }
 
+/// Pending deliveries → `cancelled`; when none is pending, a failed delivery that holds its
+/// ordering key (`on_failure: block`) is cancelled instead, which lets the key go on.
 pub fn cancel(conn: &mut SqliteConnection, scope: Scope) -> Result<EventRecord, StoreError> {
-    transition(
+    let pending = transition(
         conn,
         scope,
         MessageStatus::Pending,
         MessageStatus::Cancelled,
         false,
-    )
+        false,
+    );
+    match pending {
+        Err(StoreError::Conflict(why)) => transition(
+            conn,
+            scope,
+            MessageStatus::Failed,
+            MessageStatus::Cancelled,
+            false,
+            true,
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(why),
+            other => other,
+        }),
+        other => other,
+    }
 }
