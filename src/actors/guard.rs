@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,7 +17,7 @@ use super::limiter::Limiter;
 use crate::db::{BreakerState, Claim, EndpointRow, Op, Store};
 use crate::domain::AttemptOutcome;
 use crate::monitor::Monitor;
-use crate::protect::{Adaptive, AdaptiveRules, BreakerRules, Decision, Rate, Signal, Trip};
+use crate::protect::{AdaptiveRules, BreakerRules, Decision, Rate, Signal};
 use crate::routing::{Compiled, Endpoints};
 
 /// The rules every endpoint is protected by.
@@ -41,52 +41,9 @@ pub enum Admission {
     },
 }
 
-/// What this instance knows of one endpoint.
-struct Local {
-    trip: Trip,
-    adaptive: Adaptive,
-    /// The start of the failing run, as last stored.
-    failing: Option<DateTime<Utc>>,
-    /// This instance opened the breaker: until then its own deliveries wait.
-    open_until: Option<DateTime<Utc>>,
-    /// Attempts in the current second, and the rate of the last one.
-    second: (Instant, u32),
-    observed: f64,
-}
-
-impl Local {
-    fn new(rules: &Rules, row: &EndpointRow) -> Self {
-        Self {
-            trip: Trip::default(),
-            adaptive: Adaptive::new(rules.adaptive, row.protection.rate_per_sec)
-                .resumed(row.state.effective_rate),
-            failing: row.state.failing_since,
-            open_until: None,
-            second: (Instant::now(), 0),
-            observed: 0.0,
-        }
-    }
-
-    fn count(&mut self) {
-        let elapsed = self.second.0.elapsed();
-        if elapsed >= Duration::from_secs(1) {
-            self.observed = f64::from(self.second.1) / elapsed.as_secs_f64();
-            self.second = (Instant::now(), 0);
-        }
-        self.second.1 += 1;
-    }
-}
-
-/// The store writes one attempt's signal calls for, decided under the lock, made after it.
-#[derive(Default)]
-struct Writes {
-    rate: Option<Option<f64>>,
-    pause: Option<DateTime<Utc>>,
-    open: Option<String>,
-    probe: bool,
-    failing: Option<Option<DateTime<Utc>>>,
-    disable: Option<(String, Option<DateTime<Utc>>)>,
-}
+#[path = "guard_local.rs"]
+mod local;
+use local::{Local, Writes};
 
 #[derive(Clone)]
 pub struct Guard {
@@ -186,44 +143,7 @@ impl Guard {
         let now = Utc::now();
         let rules = &self.inner.rules;
         let writes = self.with(&endpoint.row, |l| {
-            let mut w = Writes::default();
-            l.count();
-            let (rate, paused) = (l.adaptive.effective(), l.adaptive.paused_until);
-            l.adaptive.record(signal, now, l.observed);
-            if l.adaptive.effective() != rate {
-                w.rate = Some(l.adaptive.effective());
-            }
-            if l.adaptive.paused_until != paused {
-                w.pause = l.adaptive.paused_until;
-            }
-            if claim.probe {
-                w.probe = true;
-            } else if let Some(reason) = l.trip.record(&rules.breaker, signal, now) {
-                l.open_until = Some(now + chrono_of(rules.breaker.cooldown));
-                w.open = Some(reason);
-            }
-            if signal == Signal::Gone {
-                w.disable = Some(("the receiver answered 410 Gone".into(), None));
-            } else if signal.is_failure() {
-                match l.failing {
-                    None => w.failing = Some(Some(now)),
-                    Some(since) => {
-                        let span = rules.disable_after.max(rules.disable_min_gap);
-                        if since <= now - chrono_of(span) {
-                            let reason = format!(
-                                "failing since {} ({})",
-                                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                                outcome.describe_error().unwrap_or_default()
-                            );
-                            w.disable = Some((reason, Some(now - chrono_of(span))));
-                        }
-                    }
-                }
-            } else if signal.is_answer() && l.failing.is_some() {
-                l.failing = None;
-                w.failing = Some(None);
-            }
-            w
+            l.decide(rules, claim.probe, signal, now, outcome)
         });
         self.write(endpoint, signal, now, writes).await;
     }

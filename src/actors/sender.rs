@@ -16,13 +16,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use super::cache::RecordSent;
 use super::guard::{Admission, Guard};
 use super::isolation::{Held, InFlight};
-use super::observe::observe;
 use super::pace::Pace;
 use super::recorder::Recorder;
 use super::report::DeliveryReport;
 use super::target::prepare;
-use crate::db::{AttemptRecord, Claim, DEFAULT_ENDPOINT_ID, FinishResult, Op, Recorded, Store};
-use crate::domain::{Finish, RetryPolicy};
+use crate::db::{Claim, DEFAULT_ENDPOINT_ID, Op, Store};
+use crate::domain::RetryPolicy;
 use crate::monitor::Monitor;
 use crate::routing::Endpoints;
 use crate::webhook::{Delivery, Target, WebhookClient};
@@ -165,6 +164,10 @@ async fn deliver_all(
     .fold(DeliveryReport::default(), DeliveryReport::add)
 }
 
+#[path = "sender_record.rs"]
+mod record;
+use record::record;
+
 #[tracing::instrument(skip_all, fields(message.id = %claim.id, attempt = claim.attempt))]
 async fn deliver_one(
     deps: &Deps,
@@ -260,68 +263,6 @@ async fn hand_back(deps: &Deps, claim: Claim) -> DeliveryReport {
         // The lease expires and the message is reclaimed: nothing is lost.
         Err(_) => DeliveryReport::UNRECORDED,
     }
-}
-
-/// Record one attempt: its history row and what the retry policy makes of it, in one group
-/// write; then the metrics, and the cache once `sent` is committed.
-async fn record(
-    deps: &Deps,
-    claim: Claim,
-    endpoint: Option<&crate::routing::Compiled>,
-    delivery: Delivery,
-) -> DeliveryReport {
-    let Delivery {
-        outcome,
-        started_at,
-        duration,
-    } = delivery;
-    let kind = outcome.kind();
-    observe(&deps.monitor, &deps.endpoints, &claim, &outcome, duration);
-    if let Some(endpoint) = endpoint {
-        deps.guard.observe(&claim, endpoint, &outcome).await;
-    }
-    let recorded = Recorded {
-        attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
-        finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),
-        claim,
-    };
-    let (id, created_at) = (recorded.claim.event_id, recorded.claim.created_at);
-    let finish = recorded.finish.clone();
-    match deps.recorder.record(recorded).await {
-        Ok(FinishResult::Applied { sent_at }) => {
-            deps.monitor.progressed(chrono::Utc::now());
-            if let Finish::Sent { message_id } = &finish {
-                let sent_at = sent_at.unwrap_or_else(chrono::Utc::now);
-                if let Ok(latency) = (sent_at - created_at).to_std() {
-                    deps.monitor
-                        .metrics
-                        .delivery_latency
-                        .observe(latency.as_secs_f64());
-                }
-                deps.cache.do_send(RecordSent {
-                    id,
-                    message_id: message_id.clone(),
-                    sent_at,
-                });
-            }
-            DeliveryReport::recorded(&finish)
-        }
-        Ok(FinishResult::Stale) => {
-            deps.monitor.metrics.stale_finishes.inc();
-            tracing::warn!(
-                outcome = kind.as_str(),
-                "claim was taken over before the outcome was recorded; outcome dropped"
-            );
-            DeliveryReport::UNRECORDED
-        }
-        Err(_) => DeliveryReport::UNRECORDED,
-    }
-}
-
-/// A random number in `[0, 1)` for the retry jitter.
-fn fastrand_unit() -> f64 {
-    use fake::rand::RngExt;
-    fake::rand::rng().random::<f64>()
 }
 
 /// Shutdown: deliveries not yet started are handed back; waits until `deadline` for those in

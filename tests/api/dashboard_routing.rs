@@ -1,5 +1,5 @@
 //! The dashboard's routing panels in headless Chromium: the endpoints with their recent
-//! attempts and Enable/Disable, and a message's deliveries per endpoint.
+//! attempts, their protection and Enable/Disable, and a message's deliveries per endpoint.
 
 use serde_json::{Value, json};
 
@@ -11,10 +11,11 @@ use crate::routing::{ROUTING, endpoint, event, until_event};
 
 const READ_ENDPOINTS: &str = "(async () => {
   const rows = () => [...document.querySelectorAll('#endpoints tbody tr[data-name]')];
-  await waitFor(() => rows().length === 3 && rows().some(r => r.cells[4].textContent !== '0'));
+  await waitFor(() => rows().length === 4 && rows().some(r => r.cells[4].textContent !== '0'));
   return Object.fromEntries(rows().map(r => [r.dataset.name, {
     state: r.cells[3].textContent, succeeded: Number(r.cells[4].textContent), failed: Number(r.cells[5].textContent),
-    error: r.cells[6].textContent, action: r.querySelector('button').dataset.action }]));
+    error: r.cells[6].textContent, protection: r.cells[7].textContent,
+    action: r.querySelector('button').dataset.action }]));
 })()";
 
 const DISABLE_FLAKY: &str = "(async () => {
@@ -28,7 +29,7 @@ const OPEN_MESSAGE: &str = "(async () => {
   document.querySelector('#filter').dispatchEvent(new Event('change'));
   const row = await waitFor(() => document.querySelector('#messages tbody tr[data-id=\"MESSAGE\"]'));
   row.click();
-  await waitFor(() => document.querySelectorAll('#deliveries tbody tr[data-endpoint]').length === 3);
+  await waitFor(() => document.querySelectorAll('#deliveries tbody tr[data-endpoint]').length === 4);
   return [...document.querySelectorAll('#deliveries tbody tr[data-endpoint]')]
     .map(r => [r.dataset.endpoint, r.querySelector('.pill').textContent]).sort();
 })()";
@@ -39,6 +40,14 @@ async fn the_dashboard_shows_endpoints_their_recent_attempts_and_a_messages_deli
     let (good, flaky) = (TestWebhook::start(), TestWebhook::start());
     flaky.always(Reply::status(400));
     endpoint(&app, json!({"name": "good", "url": good.url})).await;
+    // Limited, and gone: the first delivery's 410 disables it.
+    let gone = TestWebhook::start();
+    gone.always(Reply::status(410));
+    endpoint(
+        &app,
+        json!({"name": "limited", "url": gone.url, "rate_per_sec": 5, "event_types": ["message"]}),
+    )
+    .await;
     endpoint(
         &app,
         json!({"name": "flaky", "url": flaky.url, "event_types": ["message"]}),
@@ -62,7 +71,12 @@ async fn the_dashboard_shows_endpoints_their_recent_attempts_and_a_messages_deli
     let (shown, browser) = eval(browser, READ_ENDPOINTS).await;
     assert_eq!(
         shown["good"],
-        json!({"state": "enabled", "succeeded": 1, "failed": 0, "error": "–", "action": "disable"})
+        json!({"state": "enabled", "succeeded": 1, "failed": 0, "error": "–", "protection": "–",
+               "action": "disable"})
+    );
+    assert_eq!(
+        shown["limited"]["protection"], "5/s; disabled: the receiver answered 410 Gone",
+        "{shown}"
     );
     assert_eq!(
         (
@@ -79,7 +93,12 @@ async fn the_dashboard_shows_endpoints_their_recent_attempts_and_a_messages_deli
     let (deliveries, _) = eval(browser, &open).await;
     assert_eq!(
         deliveries,
-        json!([["default", "sent"], ["flaky", "failed"], ["good", "sent"]])
+        json!([
+            ["default", "sent"],
+            ["flaky", "failed"],
+            ["good", "sent"],
+            ["limited", "failed"]
+        ])
     );
     let skipped = event(
         &app,

@@ -27,10 +27,8 @@ use uuid::Uuid;
 
 pub use open::{OpenError, lock_path};
 
-use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::*;
-use super::traits::ProtectStore;
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError,
@@ -267,50 +265,5 @@ impl EndpointStore for SqliteStore {
 
     fn endpoints_version(&self) -> Result<i64, StoreError> {
         self.read(endpoints::version)
-    }
-}
-
-impl ProtectStore for SqliteStore {
-    fn defer(&self, deferred: &[(Claim, DateTime<Utc>)]) -> Result<usize, StoreError> {
-        self.write(|c| protect::defer(c, deferred))
-    }
-
-    fn set_breaker(
-        &self,
-        id: Uuid,
-        from: BreakerState,
-        record: &BreakerRecord,
-    ) -> Result<bool, StoreError> {
-        self.write(|c| protect::set_breaker(c, id, from, record))
-    }
-
-    fn pause_endpoint(
-        &self,
-        id: Uuid,
-        until: DateTime<Utc>,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        self.write(|c| protect::pause(c, id, until, reason))
-    }
-
-    fn set_effective_rate(&self, id: Uuid, rate: Option<f64>) -> Result<(), StoreError> {
-        self.write(|c| protect::set_effective_rate(c, id, rate))
-    }
-
-    fn mark_failing(
-        &self,
-        id: Uuid,
-        at: Option<DateTime<Utc>>,
-    ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.write(|c| protect::mark_failing(c, id, at))
-    }
-
-    fn disable_endpoint(
-        &self,
-        id: Uuid,
-        reason: &str,
-        failing_before: Option<DateTime<Utc>>,
-    ) -> Result<Option<EndpointRow>, StoreError> {
-        self.write(|c| protect::disable(c, id, reason, failing_before))
     }
 }

@@ -13,6 +13,8 @@ use super::super::StoreError;
 use super::super::endpoint_state::{BreakerRecord, BreakerState};
 use super::super::endpoints::EndpointRow;
 use super::super::models::Claim;
+use super::super::traits::ProtectStore;
+use super::SqliteStore;
 use super::endpoint_rows::{COLUMNS, Row};
 use super::rows::{millis, time};
 
@@ -135,4 +137,49 @@ pub fn disable(
     .get_result(conn)
     .optional()?;
     row.map(Row::into_row).transpose()
+}
+
+impl ProtectStore for SqliteStore {
+    fn defer(&self, deferred: &[(Claim, DateTime<Utc>)]) -> Result<usize, StoreError> {
+        self.write(|c| defer(c, deferred))
+    }
+
+    fn set_breaker(
+        &self,
+        id: Uuid,
+        from: BreakerState,
+        record: &BreakerRecord,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| set_breaker(c, id, from, record))
+    }
+
+    fn pause_endpoint(
+        &self,
+        id: Uuid,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.write(|c| pause(c, id, until, reason))
+    }
+
+    fn set_effective_rate(&self, id: Uuid, rate: Option<f64>) -> Result<(), StoreError> {
+        self.write(|c| set_effective_rate(c, id, rate))
+    }
+
+    fn mark_failing(
+        &self,
+        id: Uuid,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.write(|c| mark_failing(c, id, at))
+    }
+
+    fn disable_endpoint(
+        &self,
+        id: Uuid,
+        reason: &str,
+        failing_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<EndpointRow>, StoreError> {
+        self.write(|c| disable(c, id, reason, failing_before))
+    }
 }

@@ -1,4 +1,5 @@
-// The dashboard's routing panels: the endpoints (with their last 15 minutes and Enable/Disable)
+// The dashboard's routing panels: the endpoints (with their last 15 minutes, what protects each
+// receiver, and Enable/Disable)
 // and, in an open message, its deliveries per endpoint. Uses api(), cell(), pill(), number(),
 // show() and refresh() from dashboard.js, which loads after this file.
 "use strict";
@@ -16,9 +17,21 @@ function drawEndpoints(list) {
     cell(row, number(e.recent.succeeded));
     cell(row, number(e.recent.failed));
     cell(row, e.recent.last_error || "–", "wrap");
+    cell(row, protection(e), "wrap");
     cell(row, endpointSwitch(e));
   }
-  if (!list.endpoints.length) cell(body.insertRow(), "No endpoint.", "muted").colSpan = 8;
+  if (!list.endpoints.length) cell(body.insertRow(), "No endpoint.", "muted").colSpan = 9;
+}
+
+// What protects the receiver now: the breaker when not closed, a pause, the rate in force, and
+// why Herald disabled it; "–" when none applies.
+function protection(e) {
+  const parts = [];
+  if (e.breaker.state !== "closed") parts.push(`breaker ${e.breaker.state.replace("_", "-")}: ${e.breaker.reason || ""}`);
+  if (e.paused_until) parts.push(`paused until ${new Date(e.paused_until).toLocaleTimeString()} (${e.pause_reason})`);
+  if (e.effective_rate != null) parts.push(`${e.effective_rate}/s`);
+  if (e.disabled_reason) parts.push(`disabled: ${e.disabled_reason}`);
+  return parts.join("; ") || "–";
 }
 
 // Enable or Disable; an error (a 409, a 503) is shown on the page.
