@@ -21,6 +21,10 @@ pub(super) struct Local {
     /// Attempts in the current second, and the rate of the last one.
     pub(super) second: (Instant, u32),
     pub(super) observed: f64,
+    /// `default`, the operator's own endpoint: it keeps the message contract as it was (each
+    /// message retried on its own schedule, a `Retry-After` for that message only, a 410 fails
+    /// that message). Only a rate its operator sets applies to it.
+    pub(super) exempt: bool,
 }
 
 impl Local {
@@ -33,6 +37,7 @@ impl Local {
             open_until: None,
             second: (Instant::now(), 0),
             observed: 0.0,
+            exempt: row.id == crate::db::DEFAULT_ENDPOINT_ID,
         }
     }
 
@@ -69,6 +74,9 @@ impl Local {
     ) -> Writes {
         let mut w = Writes::default();
         self.count();
+        if self.exempt {
+            return w;
+        }
         let (rate, paused) = (self.adaptive.effective(), self.adaptive.paused_until);
         let observed = self.observed();
         self.adaptive.record(signal, now, observed);
@@ -101,7 +109,8 @@ impl Local {
                     }
                 }
             }
-        } else if signal.is_answer() && self.failing.is_some() {
+        }
+        if signal.is_answer() && self.failing.is_some() {
             self.failing = None;
             w.failing = Some(None);
         }
@@ -188,6 +197,25 @@ mod tests {
             &status(422),
         );
         assert!(w.disable.is_none() && w.open.is_none() && w.failing.is_none());
+    }
+
+    #[test]
+    fn default_keeps_the_message_contract() {
+        let (r, now) = (rules(), Utc::now());
+        let mut l = local(Some(10.0));
+        l.exempt = true;
+        let w = l.decide(&r, false, Signal::of(&status(410)), now, &status(410));
+        assert!(w.disable.is_none() && w.failing.is_none(), "never disabled");
+        let busy = AttemptOutcome::Rejected {
+            status: 429,
+            retry_after: Some(Duration::from_secs(5)),
+            excerpt: String::new(),
+        };
+        for _ in 0..20 {
+            let w = l.decide(&r, false, Signal::of(&busy), now, &busy);
+            assert!(w.open.is_none() && w.pause.is_none() && w.rate.is_none());
+        }
+        assert_eq!(l.adaptive.effective(), Some(10.0), "its own rate only");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The adaptive rate of one endpoint (AIMD): halved when the receiver says it is overloaded
-//! (429, 503, a timeout), down to a floor; raised by a step after each run of successes, up to
+//! (429, 503, a timeout), at most once a second, down to a floor; raised by a step after each run of successes, up to
 //! the endpoint's `rate_per_sec`, or until the limit is lifted when none is set. `Retry-After`
 //! pauses the whole endpoint. Pure: the clock and the observed rate are arguments.
 
@@ -18,6 +18,9 @@ pub struct AdaptiveRules {
     pub run: u32,
     /// The longest pause a `Retry-After` can ask for.
     pub max_pause: Duration,
+    /// At most one cut per this long: the deliveries in flight when a receiver pushes back all
+    /// say so at once, and that is one signal, not one per delivery.
+    pub cut_gap: Duration,
 }
 
 impl Default for AdaptiveRules {
@@ -26,6 +29,7 @@ impl Default for AdaptiveRules {
             floor: 1.0,
             run: 20,
             max_pause: Duration::from_secs(3600),
+            cut_gap: Duration::from_secs(1),
         }
     }
 }
@@ -54,6 +58,8 @@ pub struct Adaptive {
     /// With no configured rate: the rate at the first cut, twice which the limit is lifted.
     lift_at: Option<f64>,
     successes: u32,
+    /// When the rate was last cut.
+    last_cut: Option<DateTime<Utc>>,
     pub paused_until: Option<DateTime<Utc>>,
     pub pause_reason: Option<PauseReason>,
 }
@@ -66,6 +72,7 @@ impl Adaptive {
             effective: configured,
             lift_at: None,
             successes: 0,
+            last_cut: None,
             paused_until: None,
             pause_reason: None,
         }
@@ -106,11 +113,15 @@ impl Adaptive {
         match signal {
             Signal::Congested { retry_after } => {
                 self.successes = 0;
-                let from = self.effective.unwrap_or(observed.max(self.rules.floor));
-                if self.configured.is_none() && self.lift_at.is_none() {
-                    self.lift_at = Some(from);
+                let gap = chrono::Duration::from_std(self.rules.cut_gap).unwrap_or_default();
+                if self.last_cut.is_none_or(|at| now - at >= gap) {
+                    self.last_cut = Some(now);
+                    let from = self.effective.unwrap_or(observed.max(self.rules.floor));
+                    if self.configured.is_none() && self.lift_at.is_none() {
+                        self.lift_at = Some(from);
+                    }
+                    self.effective = Some((from / 2.0).max(self.rules.floor));
                 }
-                self.effective = Some((from / 2.0).max(self.rules.floor));
                 if let Some(wait) = retry_after {
                     let wait = wait.min(self.rules.max_pause);
                     let until = now + chrono::Duration::from_std(wait).unwrap_or_default();

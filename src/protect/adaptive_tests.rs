@@ -22,18 +22,33 @@ fn successes(a: &mut Adaptive, n: u32) {
 fn overload_halves_the_rate_down_to_the_floor() {
     let mut a = Adaptive::new(AdaptiveRules::default(), Some(40.0));
     let mut seen = Vec::new();
-    for _ in 0..7 {
-        a.record(BUSY, t(0), 0.0);
+    for i in 0..7 {
+        a.record(BUSY, t(i * 1_000), 0.0);
         seen.push(a.effective().unwrap());
     }
     assert_eq!(seen, [20.0, 10.0, 5.0, 2.5, 1.25, 1.0, 1.0]);
 }
 
 #[test]
+fn the_deliveries_in_flight_pushed_back_at_once_cut_it_once() {
+    let mut a = Adaptive::new(AdaptiveRules::default(), Some(40.0));
+    for ms in [0, 10, 200, 999] {
+        a.record(BUSY, t(ms), 0.0);
+    }
+    assert_eq!(a.effective(), Some(20.0));
+    a.record(BUSY, t(1_000), 0.0);
+    assert_eq!(
+        a.effective(),
+        Some(10.0),
+        "a second later it is a new signal"
+    );
+}
+
+#[test]
 fn runs_of_successes_raise_it_back_to_the_configured_rate() {
     let mut a = Adaptive::new(AdaptiveRules::default(), Some(40.0));
     a.record(BUSY, t(0), 0.0);
-    a.record(BUSY, t(0), 0.0);
+    a.record(BUSY, t(1_000), 0.0);
     assert_eq!(a.effective(), Some(10.0));
     successes(&mut a, 19);
     assert_eq!(a.effective(), Some(10.0), "not before a whole run");

@@ -4,6 +4,7 @@
 mod crash;
 mod fanout;
 mod outages;
+mod protect;
 mod storm;
 
 use std::future::Future;
@@ -26,6 +27,9 @@ pub fn all() -> Vec<(&'static str, Run)> {
         ("webhook storm", |s| Box::pin(storm::storm(s))),
         ("fan-out with kill -9 and a PostgreSQL restart", |s| {
             Box::pin(fanout::fanout(s))
+        }),
+        ("3 endpoints: healthy, timing out, 429", |s| {
+            Box::pin(protect::protect(s))
         }),
         ("SIGTERM with a slow client and a busy drain", |s| {
             Box::pin(crash::sigterm(s))
