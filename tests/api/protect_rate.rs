@@ -205,3 +205,48 @@ async fn retry_after_pauses_the_whole_endpoint_not_only_that_delivery(backend: B
         "a paused customer endpoint is not Herald's state: {health}"
     );
 }
+
+#[actix_rt::test]
+async fn with_redis_down_the_rate_is_held_in_process_and_the_failure_shows() {
+    // Nothing listens on this port: the cache and the shared limiter both fail.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = format!("redis://127.0.0.1:{port}");
+    let mut settings = ROUTING.to_vec();
+    settings.push(("REDIS_URL", &redis));
+    let app = spawn_app_with(&settings).await;
+    let hook = TestWebhook::start();
+    endpoint(
+        &app,
+        json!({"name": "limited", "url": hook.url, "event_types": ["x"], "rate_per_sec": 20}),
+    )
+    .await;
+    batch(&app, "x", 30).await;
+    wait_until("every event delivered", Duration::from_secs(10), || async {
+        hook.count() == 30
+    })
+    .await;
+    let in_one = within(&hook.received(), Duration::from_secs(1));
+    assert!(
+        (18..=22).contains(&in_one),
+        "{in_one} in the first second at 20/s"
+    );
+    let health = json_of(&app, "/health").await;
+    assert_eq!(
+        health["checks"]["endpoints"]["limiter"], "redis",
+        "{health}"
+    );
+    assert_eq!(
+        health["checks"]["endpoints"]["limiter_status"], "down",
+        "{health}"
+    );
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let errors = metrics
+        .lines()
+        .find(|l| l.starts_with("herald_limiter_errors_total "))
+        .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok());
+    assert!(errors.is_some_and(|n| n >= 30), "{metrics}");
+}
