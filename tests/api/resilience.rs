@@ -63,7 +63,7 @@ async fn a_lost_database_makes_health_answer_503_and_ticks_fail_cleanly() {
     assert!(!app.handles.monitor.database.is_healthy());
 
     // Now the database itself goes away.
-    let mut admin = diesel::PgConnection::establish(&format!("{}/postgres", pg_base())).unwrap();
+    let mut admin = diesel::PgConnection::establish(&pg_url("postgres")).unwrap();
     use diesel::{Connection, RunQueryDsl};
     diesel::sql_query(format!("DROP DATABASE {} WITH (FORCE)", app.db.name))
         .execute(&mut admin)

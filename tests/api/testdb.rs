@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use herald::db::{Backend as Store, PgStore, SqliteStore};
 
-use crate::helpers::pg_base;
+use crate::helpers::pg_url;
 
 /// Which store a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +43,13 @@ impl TestDb {
 
     pub fn create() -> Self {
         let name = format!("herald_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&format!("{}/postgres", pg_base()))
+        let mut admin = PgConnection::establish(&pg_url("postgres"))
             .expect("PostgreSQL is reachable");
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap();
         Self {
-            url: format!("{}/{name}", pg_base()),
+            url: pg_url(&name),
             name,
             backend: Backend::Postgres,
             owned: true,
@@ -177,7 +177,7 @@ impl Drop for TestDb {
         }
         match self.backend {
             Backend::Postgres => {
-                if let Ok(mut admin) = PgConnection::establish(&format!("{}/postgres", pg_base())) {
+                if let Ok(mut admin) = PgConnection::establish(&pg_url("postgres")) {
                     let _ = diesel::sql_query(format!(
                         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                         self.name
