@@ -43,8 +43,8 @@ impl TestDb {
 
     pub fn create() -> Self {
         let name = format!("herald_test_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&pg_url("postgres"))
-            .expect("PostgreSQL is reachable");
+        let mut admin =
+            PgConnection::establish(&pg_url("postgres")).expect("PostgreSQL is reachable");
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap();
