@@ -4,7 +4,7 @@ CARGO ?= cargo
 # `make chaos CHAOS_PROFILE=` builds in debug (CI, with CHAOS_SCALE=small).
 CHAOS_PROFILE ?= --release
 
-.PHONY: help run run-pg run-local sink test lint fmt services services-install up down migrate compose-check openapi bench chaos fuzz
+.PHONY: help run run-pg run-local sink test lint fmt services services-install up down migrate compose-check openapi bench bench-compare chaos fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,6 +58,12 @@ openapi: ## Regenerate swagger/openapi.json and swagger/openapi.yaml from the co
 
 bench: services ## Drain, ingest, batch ingest, latency and idle figures (see BENCHMARKS.md)
 	./scripts/bench.sh 100000
+
+PAIRS ?= 3
+N ?= 50000
+bench-compare: services ## The same figures on BASE=<rev> and the working tree, alternately ([PAIRS=3] [N=50000]): medians and B/A
+	@test -n "$(BASE)" || { echo "usage: make bench-compare BASE=<git rev> [PAIRS=3] [N=50000]"; exit 2; }
+	./scripts/bench-compare.sh $(BASE) $(PAIRS) $(N)
 
 chaos: services ## Fault injection against the release build (kill -9, outages, storm, SIGTERM); prints a table
 	$(CARGO) test $(CHAOS_PROFILE) --features chaos --test chaos -- --nocapture

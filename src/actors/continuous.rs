@@ -80,17 +80,23 @@ pub async fn run(l: Loop) {
     // Claim in chunks of a quarter of the slots, so claims are few and the next claim starts
     // while three quarters of the deliveries are still in flight.
     let chunk = (l.slots.available_permits() / 4).clamp(1, l.batch_size as usize) as u32;
+    // Rounds in a row that found work due now and claimed none.
+    let mut held = 0u32;
     while !l.stop.load(Ordering::Acquire) {
         // Waits while every slot is busy; the round checks for a stop once it has them.
         let Ok(slots) = Arc::clone(&l.slots).acquire_many_owned(chunk).await else {
             return;
         };
         let round = round(&l, slots).await;
+        let due_now = matches!(round, Round::Idle(Some(n)) if n.is_zero());
+        held = if due_now { held + 1 } else { 0 };
         let pause = match round {
             Round::Claimed => continue,
-            // Due now yet nothing claimed: the due work is held (by another claimer, or its
-            // endpoint has no free place): look again shortly, or at the next wake-up.
-            Round::Idle(next) => next.map_or(l.fallback, |n| n.max(RECHECK).min(l.fallback)),
+            // Due now yet nothing claimed. Once, that is a race with a commit: look again at
+            // once. Twice, the due work is held (by another claimer, or its endpoint has no
+            // free place): look again shortly, or at the next wake-up, rather than spin.
+            Round::Idle(Some(n)) if n.is_zero() && held > 1 => RECHECK.min(l.fallback),
+            Round::Idle(next) => next.map_or(l.fallback, |n| n.min(l.fallback)),
             Round::Inactive => l.fallback,
             Round::Failed => l.fallback.min(Duration::from_secs(1)),
         };
