@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::StoreError;
 use crate::domain::{EventStatus, MessageStatus};
 
 /// An event to store, with the endpoints it was routed to (one delivery each).
@@ -212,6 +213,24 @@ impl MessageRecord {
                 .max()
                 .unwrap_or(event.updated_at),
         }
+    }
+}
+
+/// Cancelling, for both stores: pending deliveries → `cancelled`; when none is pending, a
+/// failed delivery that holds its ordering key (`on_failure: block`) is cancelled instead, which
+/// lets the key go on. `transition(from, holding)` moves the scope's deliveries in `from` (only
+/// those holding a key, with `holding`) to `cancelled`.
+pub(super) fn cancel_by(
+    mut transition: impl FnMut(MessageStatus, bool) -> Result<EventRecord, StoreError>,
+) -> Result<EventRecord, StoreError> {
+    match transition(MessageStatus::Pending, false) {
+        Err(StoreError::Conflict(why)) => {
+            transition(MessageStatus::Failed, true).map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict(why),
+                other => other,
+            })
+        }
+        other => other,
     }
 }
 

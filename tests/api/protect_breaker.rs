@@ -5,27 +5,14 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::{Reply, TestWebhook};
-use crate::routing::{ROUTING, endpoint, json_of};
+use crate::routing::{ROUTING, endpoint, events_batch, json_of, numbered};
 
 async fn batch(app: &TestApp, kind: &str, n: usize) -> Vec<String> {
-    let events: Vec<Value> = (0..n)
-        .map(|i| json!({"type": kind, "payload": {"i": i}}))
-        .collect();
-    let response = app
-        .post_json("/events/batch", &json!({"events": events}))
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
+    events_batch(app, numbered(kind, n)).await
 }
 
 both_stores!(the_breaker_opens_defers_without_spending_retries_probes_and_closes);

@@ -4,29 +4,19 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::{Received, Reply, TestWebhook};
-use crate::routing::{ROUTING, endpoint, json_of};
+use crate::routing::{ROUTING, endpoint, events_batch, json_of};
 
 /// Events `(key, n)` for the endpoint, in this order, in one batch (one `created_at`).
 async fn ordered(app: &TestApp, events: &[(&str, u64)]) -> Vec<String> {
-    let events: Vec<Value> = events
+    let events = events
         .iter()
         .map(|(key, n)| json!({"type": "order", "payload": {"order_id": key, "n": n}}))
         .collect();
-    let response = app
-        .post_json("/events/batch", &json!({"events": events}))
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["id"].as_str().unwrap().to_owned())
-        .collect()
+    events_batch(app, events).await
 }
 
 /// The `n`s of the requests for `key`, in arrival order.

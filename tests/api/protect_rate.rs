@@ -5,20 +5,14 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::receiver::{Received, Reply, TestWebhook};
-use crate::routing::{ROUTING, endpoint, json_of};
+use crate::routing::{ROUTING, endpoint, events_batch, json_of, numbered};
 
 async fn batch(app: &TestApp, kind: &str, n: usize) {
-    let events: Vec<Value> = (0..n)
-        .map(|i| json!({"type": kind, "payload": {"i": i}}))
-        .collect();
-    let response = app
-        .post_json("/events/batch", &json!({"events": events}))
-        .await;
-    assert_eq!(response.status().as_u16(), 201);
+    events_batch(app, numbered(kind, n)).await;
 }
 
 /// Arrivals within `span` of the first one.

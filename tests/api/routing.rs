@@ -28,6 +28,28 @@ pub async fn event(app: &TestApp, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// Posts `events` in one batch; the stored events' ids, in order.
+pub async fn events_batch(app: &TestApp, events: Vec<Value>) -> Vec<String> {
+    let response = app
+        .post_json("/events/batch", &json!({"events": events}))
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `n` events of type `kind`, payloads `{"i": 0}`, `{"i": 1}`, …
+pub fn numbered(kind: &str, n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"type": kind, "payload": {"i": i}}))
+        .collect()
+}
+
 pub async fn json_of(app: &TestApp, path: &str) -> Value {
     let response = app.get(path).await;
     assert_eq!(response.status().as_u16(), 200, "{path}");

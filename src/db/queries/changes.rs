@@ -133,32 +133,11 @@ pub fn retry(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, Store
     )
 }
 
-/// Pending deliveries → `cancelled`; when none is pending, a failed delivery that holds its
-/// ordering key (`on_failure: block`) is cancelled instead, which lets the key go on.
+/// See [`cancel_by`](super::super::events::cancel_by).
 pub fn cancel(conn: &mut PgConnection, scope: Scope) -> Result<EventRecord, StoreError> {
-    let pending = transition(
-        conn,
-        scope,
-        MessageStatus::Pending,
-        MessageStatus::Cancelled,
-        false,
-        false,
-    );
-    match pending {
-        Err(StoreError::Conflict(why)) => transition(
-            conn,
-            scope,
-            MessageStatus::Failed,
-            MessageStatus::Cancelled,
-            false,
-            true,
-        )
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => StoreError::Conflict(why),
-            other => other,
-        }),
-        other => other,
-    }
+    super::super::events::cancel_by(|from, holding| {
+        transition(conn, scope, from, MessageStatus::Cancelled, false, holding)
+    })
 }
 
 impl EventRow {

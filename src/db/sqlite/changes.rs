@@ -115,30 +115,9 @@ pub fn retry(conn: &mut SqliteConnection, scope: Scope) -> Result<EventRecord, S
     )
 }
 
-/// Pending deliveries → `cancelled`; when none is pending, a failed delivery that holds its
-/// ordering key (`on_failure: block`) is cancelled instead, which lets the key go on.
+/// See [`cancel_by`](super::super::events::cancel_by).
 pub fn cancel(conn: &mut SqliteConnection, scope: Scope) -> Result<EventRecord, StoreError> {
-    let pending = transition(
-        conn,
-        scope,
-        MessageStatus::Pending,
-        MessageStatus::Cancelled,
-        false,
-        false,
-    );
-    match pending {
-        Err(StoreError::Conflict(why)) => transition(
-            conn,
-            scope,
-            MessageStatus::Failed,
-            MessageStatus::Cancelled,
-            false,
-            true,
-        )
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => StoreError::Conflict(why),
-            other => other,
-        }),
-        other => other,
-    }
+    super::super::events::cancel_by(|from, holding| {
+        transition(conn, scope, from, MessageStatus::Cancelled, false, holding)
+    })
 }
