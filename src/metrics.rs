@@ -33,6 +33,9 @@ pub struct Metrics {
     pub deferred: IntCounterVec,
     /// The shared rate limiter (Redis or PostgreSQL) could not be reached.
     pub limiter_errors: IntCounter,
+    /// Deliveries stored already claimed by the request that created them, and sent without a
+    /// claim (continuous dispatch).
+    pub handed_off: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -207,6 +210,14 @@ impl Metrics {
                 IntCounter::new(
                     "limiter_errors_total",
                     "Shared rate limiter failures (the delivery was limited in process)",
+                )
+                .unwrap(),
+            ),
+            handed_off: register(
+                &r,
+                IntCounter::new(
+                    "handed_off_total",
+                    "Deliveries sent straight from the request that stored them, without a claim",
                 )
                 .unwrap(),
             ),

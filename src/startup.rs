@@ -14,7 +14,8 @@ use tokio::sync::Notify;
 
 use crate::actors::continuous::Wake;
 use crate::actors::{
-    CacheWriter, Continuous, Drain, Producer, Scheduler, Sender, StopClaiming, StopProducing,
+    CacheWriter, Continuous, Drain, HandOffs, Producer, Scheduler, Sender, StopClaiming,
+    StopProducing,
 };
 use crate::cache::{MemoryCache, RedisCache, SentCache};
 use crate::config::{DispatchMode, Settings};
@@ -117,7 +118,8 @@ impl Application {
         let cache_writer =
             CacheWriter::new(Arc::clone(&cache), settings.cache.ttl, Arc::clone(&monitor)).start();
         let local_wake = Arc::new(tokio::sync::Notify::new());
-        let wake = Wake::start(store.clone(), Arc::clone(&local_wake));
+        let worker = worker_id();
+        let wake = Wake::start(store.clone(), Arc::clone(&local_wake), worker.clone());
         let protection =
             crate::actors::limiter::protection(&settings, &store, &endpoints, &monitor, &wake)?;
         let sender = Sender::new(
@@ -137,19 +139,31 @@ impl Application {
             in_flight: sender.in_flight(),
         };
         let sender = sender.start();
-        let continuous =
-            (settings.scheduler.mode == DispatchMode::Continuous).then(|| Continuous {
+        let continuous_mode = settings.scheduler.mode == DispatchMode::Continuous;
+        let hand_offs = continuous_mode.then(|| {
+            Arc::new(HandOffs {
+                slots: Arc::clone(&slots),
+                in_flight: Arc::clone(&isolation.in_flight),
+                endpoints: endpoints.clone(),
                 sender: sender.clone().recipient(),
-                slots,
-                wake: local_wake,
-            });
+                worker: worker.clone(),
+                lease: settings.scheduler.lease,
+                counter: monitor.metrics.handed_off.clone(),
+                wake: Arc::clone(&local_wake),
+            })
+        });
+        let continuous = continuous_mode.then(|| Continuous {
+            sender: sender.clone().recipient(),
+            slots,
+            wake: local_wake,
+        });
         let scheduler = Scheduler::new(
             store.clone(),
             isolation,
             sender.clone().recipient(),
             Arc::clone(&monitor),
             &settings.scheduler,
-            worker_id(),
+            worker,
             continuous,
         )
         .start();
@@ -177,6 +191,7 @@ impl Application {
             started_at: chrono::Utc::now(),
             wake: wake.clone(),
             dispatch: http::state::DispatchSettingsView::of(&settings),
+            hand_offs,
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(

@@ -12,6 +12,7 @@ use actix::Recipient;
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::isolation::Isolation;
+use super::report::DeliveryReport;
 use super::sender::DeliverReserved;
 use crate::db::{Op, Store};
 use crate::monitor::{Monitor, chain};
@@ -26,13 +27,18 @@ pub struct Wake {
 }
 
 impl Wake {
-    pub fn start(store: Store, local: Arc<Notify>) -> Self {
+    /// `worker` names this instance in its announcements, so that its own listener skips them.
+    pub fn start(store: Store, local: Arc<Notify>, worker: String) -> Self {
         let ring = Arc::new(Notify::new());
         let bell = Arc::clone(&ring);
+        let worker: Arc<str> = worker.into();
         actix_rt::spawn(async move {
             loop {
                 bell.notified().await;
-                let _ = store.run(Op::DispatchState, |s| s.announce_due()).await;
+                let from = Arc::clone(&worker);
+                let _ = store
+                    .run(Op::DispatchState, move |s| s.announce_due(&from))
+                    .await;
             }
         });
         Self { local, ring }
@@ -77,14 +83,14 @@ enum Round {
 }
 
 pub async fn run(l: Loop) {
-    // Claim in chunks of a quarter of the slots, so claims are few and the next claim starts
-    // while three quarters of the deliveries are still in flight.
-    let chunk = (l.slots.available_permits() / 4).clamp(1, l.batch_size as usize) as u32;
     // Rounds in a row that found work due now and claimed none.
     let mut held = 0u32;
     while !l.stop.load(Ordering::Acquire) {
-        // Waits while every slot is busy; the round checks for a stop once it has them.
-        let Ok(slots) = Arc::clone(&l.slots).acquire_many_owned(chunk).await else {
+        // Waits while every slot is busy, then takes every slot free (the round): slots come
+        // back a recorded group at a time, so claims stay large. It queues for one slot only:
+        // queued for many, it would take every slot that came back until it had them all, and
+        // no request could hand its event's deliveries off meanwhile (see `HandOffs`).
+        let Ok(slots) = Arc::clone(&l.slots).acquire_owned().await else {
             return;
         };
         let round = round(&l, slots).await;
@@ -115,15 +121,12 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     if l.stop.load(Ordering::Acquire) {
         return Round::Inactive;
     }
-    // Every slot free now, up to a batch.
+    // As many as there are slots free now, up to a batch. The slots are taken once the claims
+    // are back: held through the claim, they would turn away every request's hand-off
+    // meanwhile, whose deliveries would then wait for the next claim.
     let mut slots = first;
-    while (slots.num_permits() as u32) < l.batch_size {
-        match Arc::clone(&l.slots).try_acquire_owned() {
-            Ok(more) => slots.merge(more),
-            Err(_) => break,
-        }
-    }
-    let want = (slots.num_permits() as u32).min(l.batch_size);
+    let free = 1 + l.slots.available_permits() as u32;
+    let want = free.min(l.batch_size);
     let (lease, worker) = (l.lease, l.worker.clone());
     let shares = l.isolation.shares(&l.store, want).await;
     let asked = shares.clone();
@@ -157,6 +160,18 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     }
     l.monitor.metrics.claim_batch.observe(claims.len() as f64);
     l.monitor.progressed(now);
+    // A slot for each claim: free ones first, then the ones still in flight, as they return.
+    let missing = (claims.len() as u32).saturating_sub(slots.num_permits() as u32);
+    if missing > 0 {
+        match Arc::clone(&l.slots).try_acquire_many_owned(missing) {
+            Ok(more) => slots.merge(more),
+            Err(_) => match Arc::clone(&l.slots).acquire_many_owned(missing).await {
+                Ok(more) => slots.merge(more),
+                // The semaphore closed: the claims stay `sending` until their lease runs out.
+                Err(_) => return Round::Failed,
+            },
+        }
+    }
     // One slot per claim; the rest go back when `slots` drops.
     let permits: Vec<OwnedSemaphorePermit> =
         (0..claims.len()).map_while(|_| slots.split(1)).collect();
@@ -171,9 +186,11 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     let (sender, wake) = (l.sender.clone(), Arc::clone(&l.wake));
     actix_rt::spawn(async move {
         // The claims stay `sending` until their lease expires if the sender is gone.
-        let _ = sender.send(DeliverReserved(jobs)).await;
+        let report = sender.send(DeliverReserved(jobs)).await;
         // Their outcomes may have made work due (a retry's time): look again.
-        wake.notify_one();
+        if report.as_ref().ok().is_none_or(DeliveryReport::makes_due) {
+            wake.notify_one();
+        }
     });
     Round::Claimed
 }

@@ -88,6 +88,7 @@ async fn announce(guard: &Guard, ops_name: &str, row: &EndpointRow, reason: &str
             endpoint: ops.row.name.clone(),
             ordering_key: None,
         }],
+        hand_off: None,
     };
     let _ = guard.run(move |s| s.insert_event(&event)).await;
 }

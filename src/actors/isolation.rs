@@ -73,6 +73,23 @@ impl InFlight {
         }
     }
 
+    /// Counts one delivery of `endpoint` in flight, if fewer than `max` are.
+    pub fn try_hold(self: &Arc<Self>, endpoint: Uuid, max: u32) -> Option<Held> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counts.entry(endpoint).or_default();
+        if *n >= max {
+            if *n == 0 {
+                counts.remove(&endpoint);
+            }
+            return None;
+        }
+        *n += 1;
+        Some(Held {
+            flight: Arc::clone(self),
+            endpoint,
+        })
+    }
+
     pub fn of(&self, endpoint: Uuid) -> u32 {
         self.counts
             .lock()

@@ -12,6 +12,8 @@
 pub mod cache;
 pub mod continuous;
 pub mod guard;
+mod handoff;
+pub use handoff::HandOffs;
 mod guard_breaker;
 pub mod isolation;
 pub mod limiter;

@@ -44,6 +44,12 @@ impl DeliveryReport {
         }
     }
 
+    /// Something of the batch is due again (a retry, a deferral, a hand-back) or waits for its
+    /// lease (an outcome not recorded): the dispatcher should look at the queue again.
+    pub fn makes_due(&self) -> bool {
+        self.retried + self.deferred + self.released + self.unrecorded > 0
+    }
+
     pub(super) fn add(mut self, other: Self) -> Self {
         self.sent += other.sent;
         self.retried += other.retried;

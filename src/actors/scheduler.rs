@@ -87,8 +87,11 @@ impl Actor for Scheduler {
             self.timer = Some(ctx.run_interval(self.interval, |_, ctx| ctx.notify(Tick)));
             return;
         };
-        self.store
-            .listen(Arc::clone(&c.wake), Arc::clone(&self.stop));
+        self.store.listen(
+            Arc::clone(&c.wake),
+            Arc::clone(&self.stop),
+            self.worker.clone(),
+        );
         self.continuous_wake = Some(Arc::clone(&c.wake));
         actix_rt::spawn(continuous::run(continuous::Loop {
             store: self.store.clone(),

@@ -20,6 +20,34 @@ pub struct NewEvent {
     /// `(key, fingerprint of the request)` for idempotent creation.
     pub idempotency: Option<(String, String)>,
     pub routes: Vec<Route>,
+    /// Routes this instance delivers itself straight after the commit (see
+    /// [`HandOff`]); `None` leaves every delivery to the dispatchers.
+    pub hand_off: Option<HandOff>,
+}
+
+/// Deliveries stored already claimed by the instance that stores them, so that a fresh event
+/// goes to the sender without a claim: each route with a token is inserted `sending` under
+/// it, with a lease and its first attempt counted, if its endpoint is enabled, not paused, its
+/// breaker closed and dispatch on (checked in the insert's own statement); otherwise it is
+/// inserted `pending`, as without a hand-off. An instance that dies before sending leaves a
+/// lease that runs out, and the delivery is claimed again, as any claim would be.
+#[derive(Debug, Clone)]
+pub struct HandOff {
+    pub worker: String,
+    pub lease: std::time::Duration,
+    /// One per route, in route order: the claim token, or `None` for the dispatchers.
+    pub tokens: Vec<Option<Uuid>>,
+}
+
+impl HandOff {
+    /// The token of route `i`, if it is handed off.
+    pub fn token(&self, i: usize) -> Option<Uuid> {
+        self.tokens.get(i).copied().flatten()
+    }
+
+    pub fn lease_ms(&self) -> i64 {
+        self.lease.as_millis().min(i64::MAX as u128) as i64
+    }
 }
 
 impl NewEvent {
@@ -30,8 +58,9 @@ impl NewEvent {
     }
 
     /// The event as it was just stored at `at`, `delivery_ids[i]` being the id of the delivery
-    /// to `routes[i]`: what an insert answers with, without reading its rows back.
-    pub fn stored(&self, delivery_ids: &[Uuid], at: DateTime<Utc>) -> EventRecord {
+    /// to `routes[i]`, and `handed` the deliveries stored `sending` for a hand-off: what an
+    /// insert answers with, without reading its rows back.
+    pub fn stored(&self, delivery_ids: &[Uuid], at: DateTime<Utc>, handed: &[Uuid]) -> EventRecord {
         let mut deliveries: Vec<DeliveryRecord> = self
             .routes
             .iter()
@@ -52,6 +81,12 @@ impl NewEvent {
             })
             .collect();
         deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
+        for d in &mut deliveries {
+            if handed.contains(&d.id) {
+                d.status = MessageStatus::Sending;
+                d.attempts = 1;
+            }
+        }
         EventRecord {
             id: self.id,
             event_type: self.event_type.clone(),

@@ -51,8 +51,8 @@ use std::sync::Arc;
 pub use endpoint_state::{BreakerRecord, BreakerState, EndpointState, OnFailure, Protection};
 pub use endpoints::{DEFAULT_ENDPOINT_ID, EndpointActivity, EndpointRow};
 pub use events::{
-    DeliveryRecord, EventFilter, EventPage, EventRecord, MessageRecord, NewEvent, Route, Scope,
-    StatusFilter,
+    DeliveryRecord, EventFilter, EventPage, EventRecord, HandOff, MessageRecord, NewEvent, Route,
+    Scope, StatusFilter,
 };
 pub use history::{AttemptClass, HistoryBucket, bucketize};
 pub use models::{
@@ -231,8 +231,13 @@ impl Store {
     }
 
     /// See [`QueueStore::listen`].
-    pub fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
-        self.inner.listen(wake, stop);
+    pub fn listen(
+        &self,
+        wake: Arc<tokio::sync::Notify>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+        own: String,
+    ) {
+        self.inner.listen(wake, stop, own);
     }
 
     /// Runs `f` against the store on the blocking pool, inside the caller's span, and reports

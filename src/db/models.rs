@@ -50,6 +50,7 @@ impl NewMessage {
             send_at: self.send_at,
             idempotency: self.idempotency.clone(),
             routes: Vec::new(),
+            hand_off: None,
         }
     }
 }

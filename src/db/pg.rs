@@ -28,30 +28,57 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const MIGRATION_LOCK: i64 = 0x4845_5241_4c44; // "HERALD"
 
 pub struct PgStore {
+    /// The API's calls, and everything but the delivery protocol.
     pool: PgPool,
+    /// The delivery protocol's calls (claims, outcome groups, hand-backs, protection state), so
+    /// that a burst of API requests holding every connection of `pool` never makes a claim or
+    /// an outcome wait: delivery keeps pace with ingest.
+    queue: PgPool,
     failures: Arc<AtomicU64>,
     url: String,
 }
 
+/// Connections of the delivery protocol's own pool: one claimer, the outcome groups written at
+/// once ([`Backend::parallel_writes`]), and one for hand-backs, deferrals and protection state.
+const QUEUE_POOL: u32 = 6;
+
 impl PgStore {
-    /// Builds the pool without connecting; the first call that needs the database connects.
+    /// Builds the pools without connecting; the first call that needs the database connects.
+    /// `pool_size` connections serve the API; [`QUEUE_POOL`] more serve the delivery protocol.
     pub fn new(url: &str, pool_size: u32, connect_timeout: Duration) -> Self {
-        let (pool, failures) = pool::build(url, pool_size, connect_timeout);
+        let failures = Arc::new(AtomicU64::new(0));
         Self {
-            pool,
+            pool: pool::build(url, pool_size, connect_timeout, &failures),
+            queue: pool::build(url, QUEUE_POOL, connect_timeout, &failures),
             failures,
             url: url.to_owned(),
         }
     }
 
-    /// Runs `f` on a pooled connection. A connection-level failure drops the connection and
-    /// makes every other pooled connection be tested before its next use.
+    /// Runs `f` on a connection of the API's pool.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .pool
+        self.on(&self.pool, f)
+    }
+
+    /// Runs `f` on a connection of the delivery protocol's pool.
+    fn queued<T>(
+        &self,
+        f: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.on(&self.queue, f)
+    }
+
+    /// Runs `f` on a connection of `pool`. A connection-level failure drops the connection and
+    /// makes every other pooled connection be tested before its next use.
+    fn on<T>(
+        &self,
+        pool: &PgPool,
+        f: impl FnOnce(&mut PgConnection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = pool
             .get()
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
         let result = f(&mut conn.pg);
@@ -111,24 +138,24 @@ impl QueueStore for PgStore {
         lease: Duration,
         worker: &str,
     ) -> Result<Vec<Claim>, StoreError> {
-        self.with(|c| queries::claim_due(c, shares, limit, lease, worker))
+        self.queued(|c| queries::claim_due(c, shares, limit, lease, worker))
     }
 
     fn finish(&self, group: &[Recorded]) -> Result<Vec<FinishResult>, StoreError> {
-        self.with(|c| queries::finish(c, group))
+        self.queued(|c| queries::finish(c, group))
     }
 
     fn release(&self, claims: &[Claim]) -> Result<usize, StoreError> {
-        self.with(|c| queries::release(c, claims))
+        self.queued(|c| queries::release(c, claims))
     }
 
     fn overdue(&self, by: Duration) -> Result<bool, StoreError> {
-        self.with(|c| queries::overdue(c, by))
+        self.queued(|c| queries::overdue(c, by))
     }
 
     fn dispatch_active(&self) -> Result<bool, StoreError> {
         use super::schema::dispatch_state::dsl::*;
-        self.with(|c| Ok(dispatch_state.select(active).first(c)?))
+        self.queued(|c| Ok(dispatch_state.select(active).first(c)?))
     }
 
     fn set_dispatch_active(&self, on: bool) -> Result<(), StoreError> {
@@ -141,16 +168,21 @@ impl QueueStore for PgStore {
         })
     }
 
-    fn announce_due(&self) -> Result<(), StoreError> {
-        self.with(queries::announce_due)
+    fn announce_due(&self, from: &str) -> Result<(), StoreError> {
+        self.queued(|c| queries::announce_due(c, from))
     }
 
     fn next_due(&self) -> Result<Option<Duration>, StoreError> {
-        self.with(queries::next_due)
+        self.queued(queries::next_due)
     }
 
-    fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
-        super::listen::spawn(self.url.clone(), wake, stop);
+    fn listen(
+        &self,
+        wake: Arc<tokio::sync::Notify>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+        own: String,
+    ) {
+        super::listen::spawn(self.url.clone(), wake, stop, own);
     }
 }
 
@@ -227,7 +259,7 @@ impl EndpointStore for PgStore {
 
 impl ProtectStore for PgStore {
     fn defer(&self, deferred: &[(Claim, DateTime<Utc>)]) -> Result<usize, StoreError> {
-        self.with(|c| queries::defer(c, deferred))
+        self.queued(|c| queries::defer(c, deferred))
     }
 
     fn set_breaker(
@@ -236,7 +268,7 @@ impl ProtectStore for PgStore {
         from: BreakerState,
         record: &BreakerRecord,
     ) -> Result<bool, StoreError> {
-        self.with(|c| queries::set_breaker(c, id, from, record))
+        self.queued(|c| queries::set_breaker(c, id, from, record))
     }
 
     fn pause_endpoint(
@@ -245,11 +277,11 @@ impl ProtectStore for PgStore {
         until: DateTime<Utc>,
         reason: &str,
     ) -> Result<(), StoreError> {
-        self.with(|c| queries::pause(c, id, until, reason))
+        self.queued(|c| queries::pause(c, id, until, reason))
     }
 
     fn set_effective_rate(&self, id: Uuid, rate: Option<f64>) -> Result<(), StoreError> {
-        self.with(|c| queries::set_effective_rate(c, id, rate))
+        self.queued(|c| queries::set_effective_rate(c, id, rate))
     }
 
     fn mark_failing(
@@ -257,7 +289,7 @@ impl ProtectStore for PgStore {
         id: Uuid,
         at: Option<DateTime<Utc>>,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.with(|c| queries::mark_failing(c, id, at))
+        self.queued(|c| queries::mark_failing(c, id, at))
     }
 
     fn disable_endpoint(
@@ -266,7 +298,7 @@ impl ProtectStore for PgStore {
         reason: &str,
         failing_before: Option<DateTime<Utc>>,
     ) -> Result<Option<EndpointRow>, StoreError> {
-        self.with(|c| queries::disable(c, id, reason, failing_before))
+        self.queued(|c| queries::disable(c, id, reason, failing_before))
     }
 
     fn reserve_rate(
@@ -275,6 +307,6 @@ impl ProtectStore for PgStore {
         rate: Rate,
         horizon: Duration,
     ) -> Result<Option<Decision>, StoreError> {
-        self.with(|c| queries::reserve_rate(c, id, rate, horizon).map(Some))
+        self.queued(|c| queries::reserve_rate(c, id, rate, horizon).map(Some))
     }
 }

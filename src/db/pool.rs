@@ -54,20 +54,19 @@ impl ManageConnection for Manager {
     }
 }
 
-/// Builds the pool without connecting, and the counter the store bumps on a connection failure.
-pub fn build(url: &str, size: u32, connect_timeout: Duration) -> (PgPool, Arc<AtomicU64>) {
-    let failures = Arc::new(AtomicU64::new(0));
+/// Builds a pool without connecting. `failures` is the counter the store bumps on a connection
+/// failure; pools of one store share it, so that one outage has every connection tested.
+pub fn build(url: &str, size: u32, connect_timeout: Duration, failures: &Arc<AtomicU64>) -> PgPool {
     let manager = Manager {
         inner: ConnectionManager::new(url),
-        failures: Arc::clone(&failures),
+        failures: Arc::clone(failures),
     };
-    let pool = r2d2::Pool::builder()
+    r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(connect_timeout)
         .test_on_check_out(true)
         // Pool errors reach the caller as `Unavailable`; the store logs the outage once.
         .error_handler(Box::new(r2d2::NopErrorHandler))
-        .build_unchecked(manager);
-    (pool, failures)
+        .build_unchecked(manager)
 }

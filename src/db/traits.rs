@@ -57,15 +57,21 @@ pub trait QueueStore {
     fn overdue(&self, by: Duration) -> Result<bool, StoreError>;
     fn dispatch_active(&self) -> Result<bool, StoreError>;
     fn set_dispatch_active(&self, active: bool) -> Result<(), StoreError>;
-    /// Tells the dispatchers of every instance that work may be due (`NOTIFY`).
-    fn announce_due(&self) -> Result<(), StoreError>;
+    /// Tells the dispatchers of every instance that work may be due (`NOTIFY`), from the
+    /// instance `from` (whose own listener ignores it).
+    fn announce_due(&self, from: &str) -> Result<(), StoreError>;
     /// How long until the next delivery is due; zero when one is due now, `None` when nothing
     /// waits.
     fn next_due(&self) -> Result<Option<Duration>, StoreError>;
-    /// Wakes `wake` whenever another writer makes work due, until `stop` is set. A store with a
-    /// single writer has nothing to listen to.
-    fn listen(&self, wake: Arc<tokio::sync::Notify>, stop: Arc<std::sync::atomic::AtomicBool>) {
-        let _ = (wake, stop);
+    /// Wakes `wake` whenever another writer makes work due, until `stop` is set; what the
+    /// instance `own` announced is ignored. A store with a single writer has nothing to listen to.
+    fn listen(
+        &self,
+        wake: Arc<tokio::sync::Notify>,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+        own: String,
+    ) {
+        let _ = (wake, stop, own);
     }
 }
 

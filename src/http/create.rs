@@ -11,7 +11,7 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
 use super::views::MessageView;
-use crate::db::{Inserted, MessageRecord, NewMessage, Op};
+use crate::db::{Inserted, MessageRecord, NewMessage};
 use crate::domain::{Content, Recipient};
 
 const IDEMPOTENCY_KEY_MAX: usize = 255;
@@ -134,13 +134,7 @@ pub async fn create(
         let print = fingerprint(&message);
         message.idempotency = Some((key, print));
     }
-    let event = state.routed(message.to_event()).await;
-    let inserted = state
-        .store
-        .run(Op::Insert, move |s| s.insert_event(&event))
-        .await?;
-    state.wake.due();
-    match inserted {
+    match state.create(message.to_event()).await? {
         Inserted::Created(record) => Ok(HttpResponse::Created()
             .insert_header(("Location", format!("/messages/{}", record.id)))
             .json(MessageView::from(MessageRecord::of(&record)))),

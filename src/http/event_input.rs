@@ -44,6 +44,7 @@ pub fn parse_event(body: &CreateEvent) -> Result<NewEvent, String> {
         send_at,
         idempotency: None,
         routes: Vec::new(),
+        hand_off: None,
     })
 }
 

@@ -51,13 +51,7 @@ pub async fn create(
     if let Some(key) = idempotency_key(&req)? {
         event.idempotency = Some((key, fingerprint(&event)));
     }
-    let event = state.routed(event).await;
-    let inserted = state
-        .store
-        .run(Op::Insert, move |s| s.insert_event(&event))
-        .await?;
-    state.wake.due();
-    Ok(match inserted {
+    Ok(match state.create(event).await? {
         Inserted::Created(e) => HttpResponse::Created()
             .insert_header(("Location", format!("/events/{}", e.id)))
             .json(EventView::of(&e)),

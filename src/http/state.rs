@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::actors::HandOffs;
 use crate::actors::continuous::Wake;
 use crate::cache::SentCache;
 use crate::config::Secret;
-use crate::db::{NewEvent, Store};
+use crate::db::{Inserted, NewEvent, Op, Store, StoreError};
+use crate::domain::MessageStatus;
 use crate::monitor::Monitor;
 use crate::routing::Endpoints;
 use crate::webhook::NetworkGuard;
@@ -29,6 +31,8 @@ pub struct AppState {
     pub wake: Wake,
     /// How this instance dispatches, as `/stats` shows it.
     pub dispatch: DispatchSettingsView,
+    /// Continuous dispatch: a created event's deliveries go straight to the sender.
+    pub hand_offs: Option<Arc<HandOffs>>,
 }
 
 impl AppState {
@@ -36,6 +40,35 @@ impl AppState {
     /// against the store within the last second.
     pub async fn routed(&self, event: NewEvent) -> NewEvent {
         self.routed_all(vec![event]).await.remove(0)
+    }
+
+    /// Routes and stores one event (its 201), hands what it can to the sender, and wakes the
+    /// dispatchers for what it could not.
+    pub async fn create(&self, event: NewEvent) -> Result<Inserted, StoreError> {
+        let mut event = self.routed(event).await;
+        let reserved = match &self.hand_offs {
+            Some(hand_offs) => hand_offs.reserve(&mut event).await,
+            None => None,
+        };
+        let inserted = self
+            .store
+            .run(Op::Insert, move |s| s.insert_event(&event))
+            .await?;
+        let record = match &inserted {
+            Inserted::Created(record) => record,
+            Inserted::Replayed(_) => return Ok(inserted),
+        };
+        if let (Some(hand_offs), Some(reserved)) = (&self.hand_offs, reserved) {
+            hand_offs.deliver(reserved, record);
+        }
+        if record
+            .deliveries
+            .iter()
+            .any(|d| d.status == MessageStatus::Pending)
+        {
+            self.wake.due();
+        }
+        Ok(inserted)
     }
 
     /// [`Self::routed`] for each event of a batch.

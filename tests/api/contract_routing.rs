@@ -56,6 +56,7 @@ pub fn event_to(routes: &[&EndpointRow]) -> NewEvent {
                 ordering_key: None,
             })
             .collect(),
+        hand_off: None,
     }
 }
 

@@ -60,20 +60,29 @@ WITH expired AS (
     WHERE NOT s.probing OR s.endpoint_id IN (SELECT id FROM probes)
 ), due AS (
     SELECT id, false AS probe FROM expired UNION ALL SELECT id, probing FROM pending LIMIT $1
+), picked AS (
+    -- As arrays, so that the update finds its rows by the primary key whatever the planner
+    -- thinks `due` holds: joined to `due`, a generic plan on an analysed table guessed a tenth
+    -- of the limit and hashed the whole table (O(backlog) per claim).
+    SELECT array_agg(id) AS ids, array_agg(id) FILTER (WHERE probe) AS probes FROM due
+), claimed AS (
+    UPDATE deliveries m
+    SET status = 'sending',
+        claim_token = gen_random_uuid(),
+        claimed_by = $2,
+        lease_expires_at = now() + $3 * interval '1 millisecond',
+        attempts = m.attempts + 1,
+        attempt_seq = m.attempt_seq + 1,
+        updated_at = now()
+    WHERE m.id = ANY((SELECT ids FROM picked)::uuid[])
+    RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
+              m.next_attempt_at, m.created_at
 )
-UPDATE deliveries m
-SET status = 'sending',
-    claim_token = gen_random_uuid(),
-    claimed_by = $2,
-    lease_expires_at = now() + $3 * interval '1 millisecond',
-    attempts = m.attempts + 1,
-    attempt_seq = m.attempt_seq + 1,
-    updated_at = now()
-FROM due, events e
-WHERE m.id = due.id AND e.id = m.event_id
-RETURNING m.id, m.claim_token, m.attempts, m.attempt_seq, m.event_id, m.endpoint_id,
-          e.type AS event_type, e.payload, e.deliveries > 1 AS shared, due.probe,
-          m.next_attempt_at, m.created_at"
+SELECT c.id, c.claim_token, c.attempts, c.attempt_seq, c.event_id, c.endpoint_id,
+       e.type AS event_type, e.payload, e.deliveries > 1 AS shared,
+       coalesce(c.id = ANY((SELECT probes FROM picked)::uuid[]), false) AS probe,
+       c.next_attempt_at, c.created_at
+FROM claimed c JOIN events e ON e.id = c.event_id"
 );
 
 pub fn claim_due(
@@ -296,8 +305,9 @@ pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, Store
     .execute(conn)?)
 }
 
-/// Tells every listening dispatcher that work may be due.
-pub fn announce_due(conn: &mut PgConnection) -> Result<(), StoreError> {
-    Prepared(diesel::sql_query("SELECT pg_notify('herald_due', '')")).execute(conn)?;
+/// Tells every listening dispatcher that work may be due; the payload names the instance.
+pub fn announce_due(conn: &mut PgConnection, from: &str) -> Result<(), StoreError> {
+    Prepared(diesel::sql_query("SELECT pg_notify('herald_due', $1)").bind::<Text, _>(from))
+        .execute(conn)?;
     Ok(())
 }

@@ -53,35 +53,71 @@ fn insert_all(
     let deliveries: Vec<serde_json::Value> = new
         .iter()
         .zip(&ids)
-        .flat_map(|(e, ids)| e.routes.iter().zip(ids).map(move |(r, id)| (e, r, id)))
-        .map(|(e, r, id)| {
+        .flat_map(|(e, ids)| {
+            e.routes
+                .iter()
+                .zip(ids)
+                .enumerate()
+                .map(move |(i, (r, id))| (e, i, r, id))
+        })
+        .map(|(e, i, r, id)| {
             json!({
                 "id": id.to_string(),
                 "event": e.id.to_string(),
                 "endpoint": r.endpoint_id.to_string(),
                 "due": e.send_at.map(millis),
                 "key": r.ordering_key,
+                "token": e.hand_off.as_ref().and_then(|h| h.token(i)).map(|t| t.to_string()),
             })
         })
         .collect();
-    let records: Vec<EventRecord> = new
-        .iter()
-        .zip(&ids)
-        .map(|(e, ids)| e.stored(ids, at))
-        .collect();
+    // One hand-off per statement: a single create's.
+    let hand_off = new.iter().find_map(|e| e.hand_off.as_ref());
+    let mut handed: Vec<Uuid> = Vec::new();
     if !deliveries.is_empty() {
-        diesel::sql_query(
+        // A route with a token goes in `sending` under it when its endpoint can take it now,
+        // by the claim's rule (see `HandOff`).
+        let rows: Vec<Stored> = diesel::sql_query(
             "INSERT INTO deliveries (id, event_id, endpoint_id, next_attempt_at, created_at, updated_at,
-                                     ordering_key)
-             SELECT value ->> 'id', value ->> 'event', value ->> 'endpoint',
-                    coalesce(value ->> 'due', ?2), ?2, ?2, value ->> 'key'
-             FROM json_each(?1)",
+                                     ordering_key, status, claim_token, claimed_by, lease_expires_at,
+                                     attempts, attempt_seq)
+             SELECT id, ev, ep, due, ?2, ?2, k, CASE WHEN go THEN 'sending' ELSE 'pending' END,
+                    CASE WHEN go THEN tok END, CASE WHEN go THEN ?3 END,
+                    CASE WHEN go THEN ?2 + ?4 END, go, go
+             FROM (SELECT value ->> 'id' AS id, value ->> 'event' AS ev, value ->> 'endpoint' AS ep,
+                          coalesce(value ->> 'due', ?2) AS due, value ->> 'key' AS k,
+                          value ->> 'token' AS tok,
+                          (value ->> 'token') IS NOT NULL AND (SELECT active FROM dispatch_state) = 1
+                          AND coalesce((SELECT enabled = 1 AND breaker_state = 'closed'
+                                               AND coalesce(paused_until, 0) <= ?2
+                                        FROM endpoints WHERE id = value ->> 'endpoint'), 0) AS go
+                   FROM json_each(?1))
+             RETURNING id, status",
         )
         .bind::<Text, _>(serde_json::Value::from(deliveries).to_string())
         .bind::<BigInt, _>(now)
-        .execute(conn)?;
+        .bind::<Text, _>(hand_off.map_or("", |h| h.worker.as_str()))
+        .bind::<BigInt, _>(hand_off.map_or(0, HandOff::lease_ms))
+        .load(conn)?;
+        handed = rows
+            .iter()
+            .filter(|r| r.status == "sending")
+            .map(|r| uuid(&r.id))
+            .collect::<Result<_, _>>()?;
     }
-    Ok(records)
+    Ok(new
+        .iter()
+        .zip(&ids)
+        .map(|(e, ids)| e.stored(ids, at, &handed))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Text)]
+    status: String,
 }
 
 /// Events by id, in the order asked, each with its deliveries.

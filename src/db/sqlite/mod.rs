@@ -188,7 +188,7 @@ impl QueueStore for SqliteStore {
     }
 
     /// One process: the local wake-up already told the only dispatcher.
-    fn announce_due(&self) -> Result<(), StoreError> {
+    fn announce_due(&self, _from: &str) -> Result<(), StoreError> {
         Ok(())
     }
 
