@@ -210,3 +210,53 @@ async fn dispatch_rate_paces_the_deliveries(backend: Backend) {
         "100 at 20/s took only {took:?}"
     );
 }
+
+/// `herald_handed_off_total` from `/metrics`.
+async fn handed_off(app: &TestApp) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("herald_handed_off_total "))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
+both_stores!(a_created_event_is_handed_to_the_sender_and_a_retry_goes_through_the_queue);
+async fn a_created_event_is_handed_to_the_sender_and_a_retry_goes_through_the_queue(
+    backend: Backend,
+) {
+    let app = spawn_app_on(backend, &with(&[("RETRY_SCHEDULE", "50ms")])).await;
+    app.webhook.script([Reply::status(503)]);
+    let id = create(
+        &app,
+        json!({"recipient": "+905551111111", "content": "straight"}),
+    )
+    .await;
+    // The first attempt went from the request to the sender; the retry (50 ms later) can only
+    // have been claimed from the queue, woken by the outcome: the fallback poll is 30 s away.
+    wait_until("the retry", Duration::from_secs(5), || async {
+        app.message(id).await.status == MessageStatus::Sent
+    })
+    .await;
+    assert_eq!(app.webhook.count(), 2);
+    assert_eq!(
+        handed_off(&app).await,
+        1,
+        "only the first attempt was handed off"
+    );
+    let history = app.get(&format!("/messages/{id}")).await;
+    assert_eq!(history.status(), 200);
+}
+
+both_stores!(interval_mode_hands_nothing_off);
+async fn interval_mode_hands_nothing_off(backend: Backend) {
+    let app = spawn_app_on(backend, &[("SCHEDULER_INTERVAL", "100ms")]).await;
+    let id = create(
+        &app,
+        json!({"recipient": "+905551111111", "content": "ticked"}),
+    )
+    .await;
+    wait_until("the tick's delivery", Duration::from_secs(5), || async {
+        app.message(id).await.status == MessageStatus::Sent
+    })
+    .await;
+    assert_eq!(handed_off(&app).await, 0);
+}

@@ -10,6 +10,7 @@ mod chromium;
 mod cli;
 mod continuous;
 mod contract;
+mod contract_handoff;
 mod contract_isolation;
 mod contract_protect;
 mod contract_queue;
