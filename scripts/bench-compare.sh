@@ -68,9 +68,9 @@ fig_drain() { fresh_db "$1"; fast_env; start "$1"; drain_of "$1" "$N"; receive_d
 fig_fanout() {
   fresh_db "$1"; fast_env; start "$1"
   for ep in a b; do
-    curl -sf -H 'content-type: application/json' -d "{\"name\": \"$ep\", \"url\": \"http://127.0.0.1:$PORT/hook/$ep\"}" $API/endpoints >/dev/null
+    curl -sf -H 'content-type: application/json' -d "{\"name\": \"$ep\", \"url\": \"http://127.0.0.1:$PORT/hook/$ep\", \"max_in_flight\": 64}" $API/endpoints >/dev/null
   done
-  curl -sf -H 'content-type: application/json' -d "{\"name\": \"half\", \"url\": \"http://127.0.0.1:$PORT/hook/half\", \"filter\": {\"path\": \"\$.half\", \"op\": \"eq\", \"value\": true}}" $API/endpoints >/dev/null
+  curl -sf -H 'content-type: application/json' -d "{\"name\": \"half\", \"url\": \"http://127.0.0.1:$PORT/hook/half\", \"max_in_flight\": 64, \"filter\": {\"path\": \"\$.half\", \"op\": \"eq\", \"value\": true}}" $API/endpoints >/dev/null
   drain_of "$1" $FAN --events
   receive_drain $((FAN * 3 + FAN / 2)); cleanup
 }
@@ -87,9 +87,26 @@ single() { # side count extra-args -> loadgen output
 fig_ingest() { json "$(single "$1" 20000 "--concurrency 64")" "ingest_per_s"; }
 fig_ingest_p99() { json "$(single "$1" 20000 "--concurrency 64")" "round(latency_ms['p99'],1)"; }
 fig_p99_1000() { json "$(single "$1" 10000 "--rate 1000")" "round(latency_ms['p99'],2)"; }
+fig_p99_200() { json "$(single "$1" 4000 "--rate 200")" "round(latency_ms['p99'],2)"; }
+# CPU seconds (user + system) of processes, and of every postgres process alive now since a
+# snapshot: Herald's pool connections live through the run.
+ticks() { local s=0; for p in "$@"; do [ -r /proc/$p/stat ] && s=$((s + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $s; }
+pg_snap() { for p in $(pgrep -x postgres); do echo "$p $(ticks $p)"; done > "$1"; }
+pg_since() { local s=0; for p in $(pgrep -x postgres); do local then; then=$(awk -v p="$p" '$1 == p {print $2}' "$1"); s=$((s + $(ticks $p) - ${then:-0})); done; echo $s; }
+fig_cpu_200() { # Herald + its PostgreSQL, µs of CPU per delivery at 200 events/s
+  fresh_db "$1"; fast_env; start "$1"; local hp=${pids[0]} h0; h0=$(ticks "$hp"); pg_snap target/compare-pg.txt
+  local out; out=$($LOADGEN single --api $API --port $PORT --count 4000 --rate 200 | tail -n 1); check "$out"
+  local used=$(( $(ticks "$hp") - h0 + $(pg_since target/compare-pg.txt) )); cleanup
+  awk -v t="$used" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.0f", t / hz / 4000 * 1e6}'
+}
+fig_idle() { # continuous mode, nothing to do: Herald + its PostgreSQL, % of a core over 30 s
+  fresh_db "$1"; fast_env; start "$1"; sleep 2; local hp=${pids[0]} h0; h0=$(ticks "$hp"); pg_snap target/compare-pg.txt
+  sleep 30; local used=$(( $(ticks "$hp") - h0 + $(pg_since target/compare-pg.txt) )); cleanup
+  awk -v t="$used" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.2f", t / hz / 30 * 100}'
+}
 
 # BENCH_FIGURES="drain p99_1000" runs only those.
-read -r -a FIGURES <<< "${BENCH_FIGURES:-drain fanout sqlite ingest ingest_p99 p99_1000}"
+read -r -a FIGURES <<< "${BENCH_FIGURES:-drain fanout sqlite ingest ingest_p99 p99_1000 p99_200 cpu_200 idle}"
 declare -A LABEL=(
   [drain]="drain $N → 1 endpoint, PostgreSQL (deliveries/s)"
   [fanout]="drain $FAN events → 4 endpoints (deliveries/s)"
@@ -97,6 +114,9 @@ declare -A LABEL=(
   [ingest]="single POST, c=64: accepted/s"
   [ingest_p99]="single POST, c=64: 201 → arrival p99 (ms)"
   [p99_1000]="1,000/s offered: 201 → arrival p99 (ms)"
+  [p99_200]="200/s offered: 201 → arrival p99 (ms)"
+  [cpu_200]="200/s offered: CPU per delivery, Herald + PostgreSQL (µs)"
+  [idle]="idle, continuous: Herald + PostgreSQL (% of a core)"
 )
 median() { python3 -c "import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))" "$@"; }
 
