@@ -85,6 +85,7 @@ single() { # side count extra-args -> loadgen output
   check "$out"; cleanup; echo "$out"
 }
 fig_ingest() { json "$(single "$1" 20000 "--concurrency 64")" "ingest_per_s"; }
+fig_delivered() { json "$(single "$1" 20000 "--concurrency 64")" "end_to_end_per_s"; }
 fig_ingest_p99() { json "$(single "$1" 20000 "--concurrency 64")" "round(latency_ms['p99'],1)"; }
 fig_p99_1000() { json "$(single "$1" 10000 "--rate 1000")" "round(latency_ms['p99'],2)"; }
 fig_p99_200() { json "$(single "$1" 4000 "--rate 200")" "round(latency_ms['p99'],2)"; }
@@ -106,12 +107,13 @@ fig_idle() { # continuous mode, nothing to do: Herald + its PostgreSQL, % of a c
 }
 
 # BENCH_FIGURES="drain p99_1000" runs only those.
-read -r -a FIGURES <<< "${BENCH_FIGURES:-drain fanout sqlite ingest ingest_p99 p99_1000 p99_200 cpu_200 idle}"
+read -r -a FIGURES <<< "${BENCH_FIGURES:-drain fanout sqlite ingest delivered ingest_p99 p99_1000 p99_200 cpu_200 idle}"
 declare -A LABEL=(
   [drain]="drain $N → 1 endpoint, PostgreSQL (deliveries/s)"
   [fanout]="drain $FAN events → 4 endpoints (deliveries/s)"
   [sqlite]="drain $N, SQLite (deliveries/s)"
   [ingest]="single POST, c=64: accepted/s"
+  [delivered]="single POST, c=64: delivered end to end/s"
   [ingest_p99]="single POST, c=64: 201 → arrival p99 (ms)"
   [p99_1000]="1,000/s offered: 201 → arrival p99 (ms)"
   [p99_200]="200/s offered: 201 → arrival p99 (ms)"

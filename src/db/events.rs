@@ -21,33 +21,8 @@ pub struct NewEvent {
     pub idempotency: Option<(String, String)>,
     pub routes: Vec<Route>,
     /// Routes this instance delivers itself straight after the commit (see
-    /// [`HandOff`]); `None` leaves every delivery to the dispatchers.
-    pub hand_off: Option<HandOff>,
-}
-
-/// Deliveries stored already claimed by the instance that stores them, so that a fresh event
-/// goes to the sender without a claim: each route with a token is inserted `sending` under
-/// it, with a lease and its first attempt counted, if its endpoint is enabled, not paused, its
-/// breaker closed and dispatch on (checked in the insert's own statement); otherwise it is
-/// inserted `pending`, as without a hand-off. An instance that dies before sending leaves a
-/// lease that runs out, and the delivery is claimed again, as any claim would be.
-#[derive(Debug, Clone)]
-pub struct HandOff {
-    pub worker: String,
-    pub lease: std::time::Duration,
-    /// One per route, in route order: the claim token, or `None` for the dispatchers.
-    pub tokens: Vec<Option<Uuid>>,
-}
-
-impl HandOff {
-    /// The token of route `i`, if it is handed off.
-    pub fn token(&self, i: usize) -> Option<Uuid> {
-        self.tokens.get(i).copied().flatten()
-    }
-
-    pub fn lease_ms(&self) -> i64 {
-        self.lease.as_millis().min(i64::MAX as u128) as i64
-    }
+    /// [`HandOff`](super::HandOff)); `None` leaves every delivery to the dispatchers.
+    pub hand_off: Option<super::HandOff>,
 }
 
 impl NewEvent {

@@ -35,6 +35,7 @@ macro_rules! unblocked {
 mod endpoint_state;
 mod endpoints;
 mod events;
+mod hand_off;
 mod history;
 mod listen;
 mod models;
@@ -51,9 +52,10 @@ use std::sync::Arc;
 pub use endpoint_state::{BreakerRecord, BreakerState, EndpointState, OnFailure, Protection};
 pub use endpoints::{DEFAULT_ENDPOINT_ID, EndpointActivity, EndpointRow};
 pub use events::{
-    DeliveryRecord, EventFilter, EventPage, EventRecord, HandOff, MessageRecord, NewEvent, Route,
-    Scope, StatusFilter,
+    DeliveryRecord, EventFilter, EventPage, EventRecord, MessageRecord, NewEvent, Route, Scope,
+    StatusFilter,
 };
+pub use hand_off::HandOff;
 pub use history::{AttemptClass, HistoryBucket, bucketize};
 pub use models::{
     AttemptRecord, AttemptRow, Claim, EventCounts, FinishResult, NewMessage, NextState, Recorded,

@@ -1,5 +1,5 @@
 //! SQL on PostgreSQL, one function per operation, each taking a connection. `queue` holds the
-//! claim/finish protocol; `events` and `changes` the events and the API's state changes;
+//! claim/finish protocol; `insert`, `events` and `changes` the events and the API's state changes;
 //! `endpoints` the endpoints; `history` the statistics.
 
 mod changes;
@@ -7,6 +7,7 @@ mod endpoint_rows;
 mod endpoints;
 mod events;
 mod history;
+mod insert;
 mod prepared;
 mod protect;
 mod queue;

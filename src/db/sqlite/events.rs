@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::super::events::*;
-use super::super::{Batch, Inserted, StoreError};
+use super::super::{Batch, HandOff, Inserted, StoreError};
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, EVENT_COLUMNS, EventRow, millis, uuid};
 use crate::domain::MessageStatus;
 
