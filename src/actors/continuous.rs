@@ -160,17 +160,19 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     }
     l.monitor.metrics.claim_batch.observe(claims.len() as f64);
     l.monitor.progressed(now);
-    // A slot for each claim: free ones first, then the ones still in flight, as they return.
-    let missing = (claims.len() as u32).saturating_sub(slots.num_permits() as u32);
-    if missing > 0 {
-        match Arc::clone(&l.slots).try_acquire_many_owned(missing) {
-            Ok(more) => slots.merge(more),
-            Err(_) => match Arc::clone(&l.slots).acquire_many_owned(missing).await {
-                Ok(more) => slots.merge(more),
+    // A slot for each claim: free ones first, then the ones still in flight, as they return,
+    // one at a time: queued for them all at once, the loop would take every slot that came
+    // back until it had them all, and turn away the requests' hand-offs queued behind it.
+    while slots.num_permits() < claims.len() {
+        let more = match Arc::clone(&l.slots).try_acquire_owned() {
+            Ok(more) => more,
+            Err(_) => match Arc::clone(&l.slots).acquire_owned().await {
+                Ok(more) => more,
                 // The semaphore closed: the claims stay `sending` until their lease runs out.
                 Err(_) => return Round::Failed,
             },
-        }
+        };
+        slots.merge(more);
     }
     // One slot per claim; the rest go back when `slots` drops.
     let permits: Vec<OwnedSemaphorePermit> =

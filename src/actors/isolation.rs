@@ -1,7 +1,7 @@
 //! Isolation between endpoints: how many deliveries of each endpoint this instance has in
 //! flight, and the share of a claim each endpoint may take, so that one slow or backlogged
-//! endpoint never holds every delivery slot. A [`Held`] counts one delivery from its claim to
-//! its recorded outcome.
+//! endpoint never holds every delivery slot. A [`Held`] counts one delivery from its claim until
+//! its receiver answers (or it is handed back).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};

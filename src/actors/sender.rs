@@ -1,7 +1,8 @@
 //! Sender: delivers claimed deliveries to their endpoints.
 //! State: one shared webhook client, the store, the endpoint table (URL, secret, headers and
-//! template of each endpoint), the retry policy, a semaphore bounding the
-//! deliveries in flight, and a draining flag (shutdown).
+//! template of each endpoint), the retry policy, the delivery slots (`SENDER_CONCURRENCY`
+//! HTTP calls in flight), a bound on deliveries under way until their outcome is recorded
+//! (twice that), and a draining flag (shutdown).
 //! Receives: [`Deliver`] (from the scheduler), [`Drain`] (shutdown).
 //! Emits: an attempt row and a guarded status update per delivery; [`RecordSent`] to the cache
 //! after a `sent` status is committed (fire-and-forget: the cache never delays a delivery).
@@ -32,6 +33,10 @@ const LEASE_MARGIN: Duration = Duration::from_millis(500);
 /// The longest a claimed delivery waits for its slot of the endpoint's rate; a later slot is
 /// not taken, and the delivery is deferred to it instead.
 const MAX_WAIT: Duration = Duration::from_secs(1);
+/// Deliveries under way (from their start to their recorded outcome) per delivery slot: the
+/// slot is given back when the receiver answers, so that the next delivery need not wait for
+/// this outcome's group commit. A crash resends at most these (same `webhook-id`).
+const OUTSTANDING_PER_SLOT: u32 = 2;
 
 pub struct Sender {
     deps: Arc<Deps>,
@@ -48,9 +53,13 @@ struct Deps {
     /// Each endpoint's protection: rate, pause, breaker, failing run.
     guard: Guard,
     permits: Arc<Semaphore>,
+    /// One permit per delivery from its start to its recorded outcome (its slot is given back
+    /// when its HTTP call ends): `OUTSTANDING_PER_SLOT` × `SENDER_CONCURRENCY`. Shutdown waits
+    /// for all of them.
+    outstanding: Arc<Semaphore>,
+    outstanding_max: u32,
     /// Deliveries in flight per endpoint (isolation).
     in_flight: Arc<InFlight>,
-    concurrency: u32,
     /// `DISPATCH_RATE`, when set.
     pace: Option<Pace>,
     /// Becomes `true` at shutdown; deliveries waiting for a permit hand their claim back at once.
@@ -82,8 +91,11 @@ impl Sender {
                 policy,
                 guard,
                 permits: Arc::new(Semaphore::new(concurrency as usize)),
+                outstanding: Arc::new(Semaphore::new(
+                    (concurrency * OUTSTANDING_PER_SLOT) as usize,
+                )),
+                outstanding_max: concurrency * OUTSTANDING_PER_SLOT,
                 in_flight: Arc::default(),
-                concurrency,
                 pace: rate.map(Pace::new),
                 draining: watch::Sender::new(false),
             }),
@@ -173,10 +185,18 @@ async fn deliver_one(
     deps: &Deps,
     claim: Claim,
     slot: Option<OwnedSemaphorePermit>,
-    // Counted in flight for its endpoint until this returns (recorded or handed back).
-    _held: Held,
+    // Counted in flight for its endpoint until its HTTP call ends (or it is handed back).
+    held: Held,
 ) -> DeliveryReport {
     let mut draining = deps.draining.subscribe();
+    let outstanding = tokio::select! {
+        biased;
+        _ = draining.wait_for(|d| *d) => None,
+        outstanding = Arc::clone(&deps.outstanding).acquire_owned() => outstanding.ok(),
+    };
+    if outstanding.is_none() {
+        return hand_back(deps, claim).await;
+    }
     let permit = match slot {
         Some(slot) => Some(slot),
         None => tokio::select! {
@@ -247,6 +267,10 @@ async fn deliver_one(
         .client
         .deliver(&target, &claim.event_id.to_string(), body)
         .await;
+    // The receiver has answered: its slot and its place in flight serve the next delivery
+    // while this outcome waits for its group to be written (the delivery itself stays
+    // `sending`, so it cannot start again before its outcome is committed).
+    drop((permit, held));
     record(deps, claim, Some(&endpoint), delivery).await
 }
 
@@ -280,7 +304,7 @@ impl Handler<Drain> for Sender {
         let deps = Arc::clone(&self.deps);
         deps.draining.send_replace(true);
         Box::pin(async move {
-            let all = deps.permits.acquire_many(deps.concurrency);
+            let all = deps.outstanding.acquire_many(deps.outstanding_max);
             matches!(tokio::time::timeout_at(msg.deadline, all).await, Ok(Ok(_)))
         })
     }
