@@ -25,6 +25,39 @@ pub struct NewEvent {
     pub hand_off: Option<super::HandOff>,
 }
 
+/// One delivery an insert writes: its event, its route, its fresh id and, if the route is handed
+/// off, its claim token.
+pub struct Planned<'a> {
+    pub event: &'a NewEvent,
+    pub route: &'a Route,
+    pub id: Uuid,
+    pub token: Option<Uuid>,
+}
+
+/// The deliveries of `events` in order, and each event's delivery ids (as
+/// [`NewEvent::stored`] takes them): what both stores' inserts write.
+pub fn plan(events: &[NewEvent]) -> (Vec<Vec<Uuid>>, Vec<Planned<'_>>) {
+    let ids: Vec<Vec<Uuid>> = events.iter().map(NewEvent::delivery_ids).collect();
+    let planned = events
+        .iter()
+        .zip(&ids)
+        .flat_map(|(event, ids)| {
+            event
+                .routes
+                .iter()
+                .zip(ids)
+                .enumerate()
+                .map(move |(i, (route, id))| Planned {
+                    event,
+                    route,
+                    id: *id,
+                    token: event.hand_off.as_ref().and_then(|h| h.token(i)),
+                })
+        })
+        .collect();
+    (ids, planned)
+}
+
 impl NewEvent {
     /// A fresh id for each delivery, in route order: time-ordered, so that the index entries
     /// of a burst of deliveries land together at the end of each index.

@@ -35,18 +35,7 @@ pub(super) fn insert_all(
     fn column<'a, T>(new: &'a [NewEvent], f: impl Fn(&'a NewEvent) -> T) -> Vec<T> {
         new.iter().map(f).collect()
     }
-    let ids: Vec<Vec<Uuid>> = new.iter().map(NewEvent::delivery_ids).collect();
-    let routes: Vec<(&NewEvent, &Route, Uuid, Option<Uuid>)> = new
-        .iter()
-        .zip(&ids)
-        .flat_map(|(e, ids)| {
-            e.routes
-                .iter()
-                .zip(ids)
-                .enumerate()
-                .map(move |(i, (r, id))| (e, r, *id, e.hand_off.as_ref().and_then(|h| h.token(i))))
-        })
-        .collect();
+    let (ids, routes) = plan(new);
     // One hand-off per statement: a single create's.
     let hand_off = new.iter().find_map(|e| e.hand_off.as_ref());
     let stored: StoredAt = Prepared(
@@ -95,19 +84,19 @@ pub(super) fn insert_all(
         .bind::<Array<Nullable<Text>>, _>(column(new, |e| {
             e.idempotency.as_ref().map(|i| i.1.as_str())
         }))
-        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.2).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.0.id).collect::<Vec<_>>())
-        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.1.endpoint_id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.event.id).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(routes.iter().map(|r| r.route.endpoint_id).collect::<Vec<_>>())
         .bind::<Array<Nullable<Timestamptz>>, _>(
-            routes.iter().map(|r| r.0.send_at).collect::<Vec<_>>(),
+            routes.iter().map(|r| r.event.send_at).collect::<Vec<_>>(),
         )
         .bind::<Array<Nullable<Text>>, _>(
             routes
                 .iter()
-                .map(|r| r.1.ordering_key.as_deref())
+                .map(|r| r.route.ordering_key.as_deref())
                 .collect::<Vec<_>>(),
         )
-        .bind::<Array<Nullable<SqlUuid>>, _>(routes.iter().map(|r| r.3).collect::<Vec<_>>())
+        .bind::<Array<Nullable<SqlUuid>>, _>(routes.iter().map(|r| r.token).collect::<Vec<_>>())
         .bind::<Text, _>(hand_off.map_or("", |h| h.worker.as_str()))
         .bind::<BigInt, _>(hand_off.map_or(0, HandOff::lease_ms)),
     )

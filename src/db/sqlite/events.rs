@@ -49,25 +49,17 @@ fn insert_all(
     .bind::<Text, _>(serde_json::Value::from(events).to_string())
     .bind::<BigInt, _>(now)
     .execute(conn)?;
-    let ids: Vec<Vec<Uuid>> = new.iter().map(NewEvent::delivery_ids).collect();
-    let deliveries: Vec<serde_json::Value> = new
+    let (ids, planned) = plan(new);
+    let deliveries: Vec<serde_json::Value> = planned
         .iter()
-        .zip(&ids)
-        .flat_map(|(e, ids)| {
-            e.routes
-                .iter()
-                .zip(ids)
-                .enumerate()
-                .map(move |(i, (r, id))| (e, i, r, id))
-        })
-        .map(|(e, i, r, id)| {
+        .map(|p| {
             json!({
-                "id": id.to_string(),
-                "event": e.id.to_string(),
-                "endpoint": r.endpoint_id.to_string(),
-                "due": e.send_at.map(millis),
-                "key": r.ordering_key,
-                "token": e.hand_off.as_ref().and_then(|h| h.token(i)).map(|t| t.to_string()),
+                "id": p.id.to_string(),
+                "event": p.event.id.to_string(),
+                "endpoint": p.route.endpoint_id.to_string(),
+                "due": p.event.send_at.map(millis),
+                "key": p.route.ordering_key,
+                "token": p.token.map(|t| t.to_string()),
             })
         })
         .collect();
