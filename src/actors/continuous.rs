@@ -11,10 +11,10 @@ use std::time::Duration;
 use actix::Recipient;
 use tokio::sync::{Mutex, Notify, OwnedSemaphorePermit, Semaphore};
 
-use super::isolation::Isolation;
+use super::isolation::{Held, Isolation};
 use super::report::DeliveryReport;
 use super::sender::DeliverReserved;
-use crate::db::{Op, Store};
+use crate::db::{Claim, Op, Store};
 use crate::monitor::{Monitor, chain};
 
 /// Wakes dispatchers when this instance makes work due (a message stored, a retry): its own
@@ -164,13 +164,9 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
     // one at a time: queued for them all at once, the loop would take every slot that came
     // back until it had them all, and turn away the requests' hand-offs queued behind it.
     while slots.num_permits() < claims.len() {
-        let more = match Arc::clone(&l.slots).try_acquire_owned() {
-            Ok(more) => more,
-            Err(_) => match Arc::clone(&l.slots).acquire_owned().await {
-                Ok(more) => more,
-                // The semaphore closed: the claims stay `sending` until their lease runs out.
-                Err(_) => return Round::Failed,
-            },
+        let Ok(more) = Arc::clone(&l.slots).acquire_owned().await else {
+            // The semaphore closed: the claims stay `sending` until their lease runs out.
+            return Round::Failed;
         };
         slots.merge(more);
     }
@@ -185,14 +181,22 @@ async fn round(l: &Loop, first: OwnedSemaphorePermit) -> Round {
             (claim, permit, held)
         })
         .collect();
-    let (sender, wake) = (l.sender.clone(), Arc::clone(&l.wake));
+    deliver_then_look(l.sender.clone(), jobs, Arc::clone(&l.wake));
+    Round::Claimed
+}
+
+/// Hands claimed deliveries to the sender without waiting, and wakes the loop `wake` once they
+/// are done if their outcomes made work due (a retry's time, a deferral, a hand-back).
+pub(super) fn deliver_then_look(
+    sender: Recipient<DeliverReserved>,
+    jobs: Vec<(Claim, OwnedSemaphorePermit, Held)>,
+    wake: Arc<Notify>,
+) {
     actix_rt::spawn(async move {
-        // The claims stay `sending` until their lease expires if the sender is gone.
+        // The claims stay `sending` until their lease runs out if the sender is gone.
         let report = sender.send(DeliverReserved(jobs)).await;
-        // Their outcomes may have made work due (a retry's time): look again.
         if report.as_ref().ok().is_none_or(DeliveryReport::makes_due) {
             wake.notify_one();
         }
     });
-    Round::Claimed
 }

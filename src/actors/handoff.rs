@@ -13,8 +13,8 @@ use actix::Recipient;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
 
+use super::continuous::deliver_then_look;
 use super::isolation::{Held, InFlight};
-use super::report::DeliveryReport;
 use super::sender::DeliverReserved;
 use crate::db::{Claim, EventRecord, HandOff, NewEvent};
 use crate::domain::MessageStatus;
@@ -141,14 +141,6 @@ impl HandOffs {
             return;
         }
         self.counter.inc_by(claims.len() as u64);
-        let (sender, wake) = (self.sender.clone(), Arc::clone(&self.wake));
-        actix_rt::spawn(async move {
-            // The deliveries stay `sending` until their lease runs out if the sender is gone.
-            let report = sender.send(DeliverReserved(claims)).await;
-            // A retry's time, a deferral or a hand-back: the dispatcher looks at the queue.
-            if report.as_ref().ok().is_none_or(DeliveryReport::makes_due) {
-                wake.notify_one();
-            }
-        });
+        deliver_then_look(self.sender.clone(), claims, Arc::clone(&self.wake));
     }
 }
