@@ -30,7 +30,7 @@ pub fn defer(
              claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL,
              next_attempt_at = c.due, updated_at = now()
          FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS c(id, token, due)
-         WHERE m.id = c.id AND m.claim_token = c.token AND m.status = 'sending'",
+         WHERE m.id = c.id AND m.claim_token = c.token",
     )
     .bind::<Array<SqlUuid>, _>(deferred.iter().map(|d| d.0.id).collect::<Vec<_>>())
     .bind::<Array<SqlUuid>, _>(deferred.iter().map(|d| d.0.token).collect::<Vec<_>>())

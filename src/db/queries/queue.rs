@@ -156,7 +156,8 @@ WITH input AS (
         message_id = CASE WHEN i.next_status = 'sent' THEN i.message_id ELSE m.message_id END,
         sent_at = CASE WHEN i.next_status = 'sent' THEN now() ELSE m.sent_at END
     FROM input i
-    WHERE m.id = i.id AND m.claim_token = i.token AND m.status = 'sending'
+    -- A token is set only while `sending` (constraint deliveries_token_while_sending).
+    WHERE m.id = i.id AND m.claim_token = i.token
     RETURNING m.id, i.token, m.sent_at, m.event_id, i.next_status
 ), moved AS (
     -- Each applied outcome leaves `sending` (open) for its next status, as `Moved::of` counts.
@@ -292,13 +293,14 @@ pub fn next_due(conn: &mut PgConnection) -> Result<Option<Duration>, StoreError>
 pub fn release(conn: &mut PgConnection, claims: &[Claim]) -> Result<usize, StoreError> {
     let ids: Vec<uuid::Uuid> = claims.iter().map(|c| c.id).collect();
     let tokens: Vec<uuid::Uuid> = claims.iter().map(|c| c.token).collect();
-    // One statement for the whole set; each row is still guarded by its own token.
+    // One statement for the whole set; each row is still guarded by its own token, which a row
+    // holds only while `sending` (constraint deliveries_token_while_sending).
     Ok(diesel::sql_query(
         "UPDATE deliveries m
          SET status = 'pending', attempts = m.attempts - 1, attempt_seq = m.attempt_seq - 1,
              claim_token = NULL, claimed_by = NULL, lease_expires_at = NULL, updated_at = now()
          FROM unnest($1::uuid[], $2::uuid[]) AS c(id, token)
-         WHERE m.id = c.id AND m.claim_token = c.token AND m.status = 'sending'",
+         WHERE m.id = c.id AND m.claim_token = c.token",
     )
     .bind::<Array<diesel::sql_types::Uuid>, _>(ids)
     .bind::<Array<diesel::sql_types::Uuid>, _>(tokens)

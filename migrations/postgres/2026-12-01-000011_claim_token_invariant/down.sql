@@ -1,0 +1,1 @@
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_token_while_sending;
