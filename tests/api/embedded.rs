@@ -229,9 +229,10 @@ async fn kill_9_mid_drain_then_a_restart_loses_nothing() {
     let received = webhook.received();
     let distinct: HashSet<String> = received.iter().map(|r| r.webhook_id.clone()).collect();
     assert_eq!(distinct, ids, "every message arrived");
-    // Only what was in flight at the kill can arrive twice.
+    // Only what was under way at the kill can arrive twice: at most 2 x SENDER_CONCURRENCY
+    // deliveries (the HTTP calls, and the answered ones whose outcome awaits its commit).
     assert!(
-        received.len() - distinct.len() <= 8,
+        received.len() - distinct.len() <= 16,
         "{} duplicates",
         received.len() - 400
     );
