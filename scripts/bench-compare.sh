@@ -56,6 +56,9 @@ drain_of() { # side count [--events] -- the endpoints are already there
   curl -sf -X POST $API/messages/stop >/dev/null
   $LOADGEN batch --api $API --count "$2" --size 1000 --concurrency 2 ${3:-} >/dev/null
 }
+# After a load, the statistics autovacuum would have within a minute: a drain is measured on the
+# plans of an analysed table, as a running service has them (see bench.sh).
+analyze() { psql "$DATABASE_URL" -qtA -c "VACUUM ANALYZE" >/dev/null; }
 receive_drain() { # want
   timeout 600 $LOADGEN receive --port $PORT --count "$1" > target/compare-drain.json & local rx=$!; sleep 0.3
   curl -sf -X POST $API/messages/start >/dev/null
@@ -64,14 +67,14 @@ receive_drain() { # want
 }
 
 # Each figure: one run on one side, printing one number.
-fig_drain() { fresh_db "$1"; fast_env; start "$1"; drain_of "$1" "$N"; receive_drain "$N"; cleanup; }
+fig_drain() { fresh_db "$1"; fast_env; start "$1"; drain_of "$1" "$N"; analyze; receive_drain "$N"; cleanup; }
 fig_fanout() {
   fresh_db "$1"; fast_env; start "$1"
   for ep in a b; do
     curl -sf -H 'content-type: application/json' -d "{\"name\": \"$ep\", \"url\": \"http://127.0.0.1:$PORT/hook/$ep\", \"max_in_flight\": 64}" $API/endpoints >/dev/null
   done
   curl -sf -H 'content-type: application/json' -d "{\"name\": \"half\", \"url\": \"http://127.0.0.1:$PORT/hook/half\", \"max_in_flight\": 64, \"filter\": {\"path\": \"\$.half\", \"op\": \"eq\", \"value\": true}}" $API/endpoints >/dev/null
-  drain_of "$1" $FAN --events
+  drain_of "$1" $FAN --events; analyze
   receive_drain $((FAN * 3 + FAN / 2)); cleanup
 }
 fig_sqlite() {

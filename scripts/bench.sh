@@ -154,6 +154,7 @@ for ep in a b; do
 done
 curl -sf -H 'content-type: application/json' -d "{\"name\": \"half\", \"url\": \"http://127.0.0.1:$PORT/hook/half\", \"max_in_flight\": 64, \"filter\": {\"path\": \"\$.half\", \"op\": \"eq\", \"value\": true}}" http://127.0.0.1:18181/endpoints >/dev/null
 $LOADGEN batch --api http://127.0.0.1:18181 --count $FAN --size 1000 --concurrency 2 --events >/dev/null
+psql "$DATABASE_URL" -qtA -c "VACUUM ANALYZE" # the plans of an analysed table, as for the drains
 want=$((FAN * 3 + FAN / 2))
 $LOADGEN receive --port $PORT --count $want > target/bench-drain.json & rx=$!; pids+=($rx); sleep 0.3
 h0=$(cpu_seconds "${hp[@]}"); pg_snapshot target/bench-pg.txt
