@@ -178,3 +178,59 @@ async fn the_dispatch_switch_gates_claims(backend: Backend) {
     store.set_dispatch_active(true).unwrap();
     assert_eq!(store.claim_due(5, LEASE, "w").unwrap().len(), 1);
 }
+
+both_stores!(a_delivery_holds_a_claim_token_exactly_while_it_is_sending);
+/// The finish, release and defer statements find their rows by id and token alone; that is
+/// sound only while a token means `sending`. PostgreSQL states it as a constraint.
+async fn a_delivery_holds_a_claim_token_exactly_while_it_is_sending(backend: Backend) {
+    let (db, store) = open(backend);
+    let broken = || db.count("(status = 'sending') <> (claim_token IS NOT NULL)");
+    store
+        .insert(&[
+            new_message("a"),
+            new_message("b"),
+            new_message("c"),
+            new_message("d"),
+            new_message("e"),
+        ])
+        .unwrap();
+    assert_eq!(broken(), 0, "after the insert");
+    let mut claims = store.claim_due(5, LEASE, "w").unwrap();
+    assert_eq!((claims.len(), broken()), (5, 0), "after the claim");
+    let (sent, retry, failed) = (claims.remove(0), claims.remove(0), claims.remove(0));
+    let group = vec![
+        recorded(sent, Finish::Sent { message_id: None }),
+        recorded(
+            retry,
+            Finish::Retry {
+                after: Duration::from_secs(60),
+                error: "HTTP 503".into(),
+            },
+        ),
+        recorded(
+            failed,
+            Finish::Failed {
+                error: "HTTP 410".into(),
+            },
+        ),
+    ];
+    store.finish(&group).unwrap();
+    assert_eq!(broken(), 0, "after the finish");
+    assert_eq!(store.release(&claims[..1]).unwrap(), 1);
+    assert_eq!(broken(), 0, "after the release");
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    assert_eq!(store.defer(&[(claims[1].clone(), later)]).unwrap(), 1);
+    assert_eq!(broken(), 0, "after the defer");
+    assert_eq!(db.count("status = 'sending'"), 0);
+    if backend == Backend::Postgres {
+        let refused = db.exec("UPDATE deliveries SET claim_token = gen_random_uuid()");
+        assert!(
+            refused
+                .unwrap_err()
+                .to_string()
+                .contains("deliveries_token_while_sending"),
+            "a token outside `sending` is refused"
+        );
+        assert_eq!(broken(), 0);
+    }
+}
