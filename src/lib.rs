@@ -20,6 +20,7 @@ pub mod http;
 pub mod metrics;
 pub mod monitor;
 pub mod protect;
+pub mod replay;
 pub mod routing;
 pub mod sink;
 pub mod startup;

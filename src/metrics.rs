@@ -36,6 +36,8 @@ pub struct Metrics {
     /// Deliveries stored already claimed by the request that created them, and sent without a
     /// claim (continuous dispatch).
     pub handed_off: IntCounter,
+    /// Deliveries that replay jobs put back on their way.
+    pub replayed: IntCounter,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -220,6 +222,10 @@ impl Metrics {
                     "Deliveries sent straight from the request that stored them, without a claim",
                 )
                 .unwrap(),
+            ),
+            replayed: register(
+                &r,
+                IntCounter::new("replayed_total", "Deliveries enqueued by replay jobs").unwrap(),
             ),
             registry: r,
         };

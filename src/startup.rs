@@ -49,6 +49,7 @@ pub struct Handles {
     server: ServerHandle,
     grace: Duration,
     stop: Arc<Notify>,
+    replay_stop: Arc<Notify>,
 }
 
 /// What shutdown did.
@@ -179,6 +180,19 @@ impl Application {
             .start()
         });
 
+        let replay_bell = Arc::new(Notify::new());
+        let replay_stop = Arc::new(Notify::new());
+        crate::replay::Replayer {
+            store: store.clone(),
+            endpoints: endpoints.clone(),
+            wake: wake.clone(),
+            worker: worker_id(),
+            lease: settings.scheduler.lease,
+            monitor: Arc::clone(&monitor),
+            bell: Arc::clone(&replay_bell),
+            stop: Arc::clone(&replay_stop),
+        }
+        .spawn();
         let state = web::Data::new(AppState {
             store: store.clone(),
             endpoints: endpoints.clone(),
@@ -192,6 +206,7 @@ impl Application {
             wake: wake.clone(),
             dispatch: http::state::DispatchSettingsView::of(&settings),
             hand_offs,
+            replay_bell,
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(
@@ -216,6 +231,7 @@ impl Application {
             server: server.handle(),
             grace: settings.shutdown_grace,
             stop: Arc::new(Notify::new()),
+            replay_stop,
         };
         Ok(Self {
             port,
@@ -270,6 +286,8 @@ impl Handles {
         if let Some(producer) = &self.producer {
             producer.do_send(StopProducing);
         }
+        // A replay batch is one transaction: stopping between two loses nothing.
+        self.replay_stop.notify_one();
         let http = async {
             if tokio::time::timeout_at(deadline, self.server.stop(true))
                 .await

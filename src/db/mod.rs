@@ -43,7 +43,9 @@ mod open;
 mod pg;
 mod pool;
 mod queries;
+mod replays;
 pub mod schema;
+pub mod search;
 mod sqlite;
 mod traits;
 
@@ -63,9 +65,13 @@ pub use models::{
 };
 pub use open::open;
 pub use pg::PgStore;
+pub use replays::{
+    Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
+};
 pub use sqlite::{OpenError, SqliteStore, lock_path};
 pub use traits::{
-    Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, Share,
+    Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, ReplayStore,
+    SearchStore, Share,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -16,7 +16,9 @@ use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::*;
 use super::pool::{self, PgPool};
-use super::traits::ProtectStore;
+use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::search::{PageRequest, Search, SearchPage, Target};
+use super::traits::{ProtectStore, ReplayStore, SearchStore};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
@@ -183,6 +185,84 @@ impl QueueStore for PgStore {
         own: String,
     ) {
         super::listen::spawn(self.url.clone(), wake, stop, own);
+    }
+}
+
+impl ReplayStore for PgStore {
+    fn create_replay(&self, job: &ReplayRow) -> Result<ReplayRow, StoreError> {
+        self.with(|c| queries::create_replay(c, job))
+    }
+
+    fn replays(&self, limit: u32) -> Result<Vec<ReplayRow>, StoreError> {
+        self.with(|c| queries::replays(c, limit))
+    }
+
+    fn replay(&self, id: Uuid) -> Result<ReplayRow, StoreError> {
+        self.with(|c| queries::replay(c, id))
+    }
+
+    fn replay_progress(&self, id: Uuid) -> Result<ReplayProgress, StoreError> {
+        self.with(|c| queries::replay_progress(c, id))
+    }
+
+    fn set_replay_status(
+        &self,
+        id: Uuid,
+        from: &[ReplayStatus],
+        to: ReplayStatus,
+    ) -> Result<ReplayRow, StoreError> {
+        self.with(|c| queries::set_replay_status(c, id, from, to))
+    }
+
+    fn lease_replay(&self, owner: &str, lease: Duration) -> Result<Option<ReplayRow>, StoreError> {
+        self.with(|c| queries::lease_replay(c, owner, lease))
+    }
+
+    fn replay_candidates(
+        &self,
+        job: &ReplayRow,
+        targets: &[Target<'_>],
+        limit: u32,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        self.with(|c| queries::replay_candidates(c, job, targets, limit))
+    }
+
+    fn apply_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        lease: Duration,
+        batch: &ReplayBatch,
+    ) -> Result<Option<i64>, StoreError> {
+        self.with(|c| queries::apply_replay(c, job, owner, lease, batch))
+    }
+
+    fn end_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        status: ReplayStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.with(|c| queries::end_replay(c, job, owner, status, error))
+    }
+
+    fn replay_dry_run(
+        &self,
+        job: &ReplayRow,
+        targets: &[Target<'_>],
+    ) -> Result<DryRun, StoreError> {
+        self.with(|c| queries::replay_dry_run(c, job, targets))
+    }
+}
+
+impl SearchStore for PgStore {
+    fn search_events(&self, search: &Search, page: &PageRequest) -> Result<SearchPage, StoreError> {
+        self.with(|c| queries::search_events(c, search, page))
+    }
+
+    fn count_events(&self, search: &Search) -> Result<i64, StoreError> {
+        self.with(|c| queries::count_events(c, search))
     }
 }
 

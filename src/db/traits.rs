@@ -10,6 +10,8 @@ use uuid::Uuid;
 use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::{AttemptRow, Claim, FinishResult, Recorded, StatusCounts};
+use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::search::{PageRequest, Search, SearchPage, Target};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
 };
@@ -175,9 +177,74 @@ pub trait ProtectStore {
     }
 }
 
+/// Search over stored events, for history and replay: the criteria and the filter are compiled
+/// to one SQL condition ([`super::search::condition`]).
+pub trait SearchStore {
+    /// A page of the events that match, in the search's order (newest first), each with its
+    /// deliveries, and the cursor of the next page when there is one.
+    fn search_events(&self, search: &Search, page: &PageRequest) -> Result<SearchPage, StoreError>;
+    /// How many events match.
+    fn count_events(&self, search: &Search) -> Result<i64, StoreError>;
+}
+
+/// Replay jobs: rows that one instance at a time runs, batch by batch, under a lease.
+pub trait ReplayStore {
+    fn create_replay(&self, job: &ReplayRow) -> Result<ReplayRow, StoreError>;
+    /// Newest first.
+    fn replays(&self, limit: u32) -> Result<Vec<ReplayRow>, StoreError>;
+    fn replay(&self, id: Uuid) -> Result<ReplayRow, StoreError>;
+    /// Its deliveries by where they stand now.
+    fn replay_progress(&self, id: Uuid) -> Result<ReplayProgress, StoreError>;
+    /// Moves a job that is in one of `from` to `to`; `Conflict` naming its status otherwise.
+    fn set_replay_status(
+        &self,
+        id: Uuid,
+        from: &[ReplayStatus],
+        to: ReplayStatus,
+    ) -> Result<ReplayRow, StoreError>;
+    /// Leases the oldest running job whose lease is free, expired or already `owner`'s.
+    fn lease_replay(&self, owner: &str, lease: Duration) -> Result<Option<ReplayRow>, StoreError>;
+    /// The next `limit` events after the job's cursor that a target may get, oldest first,
+    /// each with its deliveries.
+    fn replay_candidates(
+        &self,
+        job: &ReplayRow,
+        targets: &[Target<'_>],
+        limit: u32,
+    ) -> Result<Vec<Candidate>, StoreError>;
+    /// Writes a batch with the job's cursor if `owner` still runs the job (renewing its lease);
+    /// the deliveries enqueued, or `None` when the job is no longer `owner`'s.
+    fn apply_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        lease: Duration,
+        batch: &ReplayBatch,
+    ) -> Result<Option<i64>, StoreError>;
+    /// Ends a running job that `owner` holds (`done` or `failed`); whether it did.
+    fn end_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        status: ReplayStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError>;
+    /// What the job would send, counted in SQL (exact when every target is).
+    fn replay_dry_run(&self, job: &ReplayRow, targets: &[Target<'_>])
+    -> Result<DryRun, StoreError>;
+}
+
 /// A whole store.
 pub trait Backend:
-    QueueStore + EventStore + EndpointStore + ProtectStore + Send + Sync + 'static
+    QueueStore
+    + EventStore
+    + EndpointStore
+    + ProtectStore
+    + SearchStore
+    + ReplayStore
+    + Send
+    + Sync
+    + 'static
 {
     /// `postgres` or `sqlite`, as `/health` shows it.
     fn backend(&self) -> &'static str;

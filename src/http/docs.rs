@@ -7,7 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     actions, batch, create, dispatch, endpoint_test, endpoint_views, endpoints, error,
-    event_actions, event_views, events, health, history, messages, responses, stats, views,
+    event_actions, event_views, events, health, history, messages, replay_input, replay_views,
+    replays, responses, search, stats, views,
 };
 
 #[derive(OpenApi)]
@@ -22,7 +23,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     ),
     paths(
         messages::list, create::create, batch::create_batch, messages::get, actions::retry, actions::cancel,
-        events::create, events::create_batch, events::list, events::get, event_actions::retry,
+        events::create, events::create_batch, search::list, search::count, replays::create, replays::list, replays::get,
+        replays::pause, replays::resume, replays::cancel, events::get, event_actions::retry,
         event_actions::cancel, event_actions::retry_delivery, event_actions::cancel_delivery,
         endpoints::create, endpoints::list, endpoints::get, endpoints::update, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::secret, endpoint_test::test,
@@ -33,7 +35,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
         create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, history::History, health::Health,
         event_views::CreateEvent, event_views::CreateEvents, event_views::EventView, event_views::DeliveryView,
-        event_views::EventList, event_views::EventsCreated, event_views::ChannelName,
+        event_views::EventList, event_views::EventsCreated, search::EventCount, replay_input::CreateReplay, replay_views::ReplayView,
+        replay_views::ReplayList, replay_views::DryRunView, replay_views::EndpointCount, event_views::ChannelName,
         event_views::EventStatusName, event_views::EventStatusFilter, crate::routing::EndpointInput,
         endpoint_views::EndpointView, endpoint_views::EndpointCreated, endpoint_views::EndpointSecret,
         endpoint_views::EndpointList, endpoint_views::BreakerView, super::health_endpoints::EndpointsCheck, endpoint_views::TestEvent, endpoint_views::TestResult,
@@ -46,6 +49,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         (name = "events", description = "Route events to endpoints; list, inspect, retry and cancel them"),
         (name = "endpoints", description = "Where events go: types, channels, a content filter and a payload template"),
         (name = "messages", description = "Create, list, inspect, retry and cancel messages (events of type `message`)"),
+        (name = "replays", description = "Send stored events again, from a point in time: count first, then a job that survives restarts"),
         (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
         (name = "operations", description = "Health, statistics and metrics"),
     ),

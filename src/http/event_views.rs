@@ -177,8 +177,12 @@ pub struct EventList {
     pub events: Vec<EventView>,
     /// Events in this page.
     pub count: usize,
-    /// Events matching the filter, in all pages.
-    pub total: i64,
+    /// Events matching the search, in all pages; left out on a page reached by `cursor`
+    /// (`GET /events/count` counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
+    /// The `cursor` of the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// The events a batch stored, in request order.

@@ -1,8 +1,6 @@
-//! `POST /events`, `POST /events/batch`, `GET /events` and `GET /events/{id}`: events are parsed
-//! at the edge, routed to the enabled endpoints that match them, and stored with one delivery
-//! per endpoint in one commit.
-
-use std::collections::HashMap;
+//! `POST /events`, `POST /events/batch` and `GET /events/{id}`: events are parsed at the edge,
+//! routed to the enabled endpoints that match them, and stored with one delivery per endpoint in
+//! one commit. Searching them (`GET /events`) is `search`.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
@@ -10,13 +8,10 @@ use super::create::{batch_fingerprint, idempotency_key};
 use super::edge::parse_uuid;
 use super::error::{ApiError, ErrorBody};
 use super::event_input::{fingerprint, parse_event};
-use super::event_views::{
-    CreateEvent, CreateEvents, EventList, EventStatusFilter, EventView, EventsCreated,
-};
+use super::event_views::{CreateEvent, CreateEvents, EventView, EventsCreated};
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
-use crate::db::{Batch, EventFilter, Inserted, Op, StatusFilter, StoreError};
-use crate::domain::{EventStatus, EventType};
+use crate::db::{Batch, Inserted, Op, StoreError};
 
 pub use super::event_input::PAYLOAD_MAX;
 /// A body a little over the largest payload, so that the payload's own limit speaks first.
@@ -117,84 +112,6 @@ pub async fn create_batch(
     let events: Vec<EventView> = records.iter().map(EventView::of).collect();
     Ok(response.json(EventsCreated {
         count: events.len(),
-        events,
-    }))
-}
-
-fn parse_filter(query: &HashMap<String, String>) -> Result<EventFilter, ApiError> {
-    if let Some(unknown) = query
-        .keys()
-        .find(|k| !["type", "status", "limit", "offset"].contains(&k.as_str()))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown parameter '{unknown}'; expected type, status, limit, offset"
-        )));
-    }
-    let number = |name: &str, default: u64, max: u64| match query.get(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse::<u64>()
-            .ok()
-            .filter(|n| *n <= max && (name != "limit" || *n >= 1))
-            .ok_or_else(|| {
-                ApiError::BadRequest(format!(
-                    "{name} must be a whole number {}",
-                    if name == "limit" {
-                        "from 1 to 100"
-                    } else {
-                        "0 or more"
-                    }
-                ))
-            }),
-    };
-    let event_type = query
-        .get("type")
-        .map(|t| EventType::parse(t).map(EventType::into_string))
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(e.0))?;
-    let status = query
-        .get("status")
-        .filter(|s| s.as_str() != "all")
-        .map(|s| s.parse::<EventStatus>().map(StatusFilter::Event))
-        .transpose()
-        .map_err(|e| ApiError::BadRequest(format!("status: {}", e.0)))?;
-    Ok(EventFilter {
-        event_type,
-        status,
-        limit: number("limit", 20, 100)? as u32,
-        offset: number("offset", 0, i64::MAX as u64)?,
-    })
-}
-
-/// List events of every status (or one), newest first.
-#[utoipa::path(
-    get, path = "/events", tag = "events", operation_id = "listEvents",
-    params(
-        ("type" = Option<String>, Query, pattern = "^[A-Za-z0-9._:-]{1,128}$", description = "Only events of this type"),
-        ("status" = Option<EventStatusFilter>, Query, description = "pending, sent, failed, cancelled, unrouted, or all (the default)"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, default 20"),
-        ("offset" = Option<u64>, Query, minimum = 0, description = "Events to skip"),
-    ),
-    responses(
-        (status = 200, body = EventList, description = "A page of events"),
-        (status = 400, body = ErrorBody, description = "A parameter is out of range or unknown"),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
-    )
-)]
-pub async fn list(
-    state: web::Data<AppState>,
-    query: web::Query<HashMap<String, String>>,
-) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filter(&query)?;
-    let page = state
-        .store
-        .run(Op::Read, move |s| s.list_events(&filter))
-        .await?;
-    let events: Vec<EventView> = page.events.iter().map(EventView::of).collect();
-    Ok(HttpResponse::Ok().json(EventList {
-        count: events.len(),
-        total: page.total,
         events,
     }))
 }

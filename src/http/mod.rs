@@ -24,7 +24,12 @@ mod health;
 mod health_endpoints;
 mod history;
 mod messages;
+mod replay_input;
+mod replay_views;
+mod replays;
 mod responses;
+mod search;
+mod search_query;
 pub mod state;
 mod stats;
 mod views;
@@ -122,7 +127,7 @@ fn routing_routes(cfg: &mut web::ServiceConfig) {
         web::resource("/events")
             .app_data(edge::json_config_with(events::EVENT_BODY_LIMIT))
             .app_data(web::PayloadConfig::new(events::EVENT_BODY_LIMIT))
-            .route(read().to(events::list))
+            .route(read().to(search::list))
             .route(web::post().to(events::create)),
         "GET, HEAD, POST",
     ))
@@ -132,6 +137,32 @@ fn routing_routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::PayloadConfig::new(events::EVENTS_BATCH_LIMIT))
             .route(web::post().to(events::create_batch)),
         "POST",
+    ))
+    .service(api(
+        web::resource("/replays")
+            .route(read().to(replays::list))
+            .route(web::post().to(replays::create)),
+        "GET, HEAD, POST",
+    ))
+    .service(api(
+        web::resource("/replays/{id}").route(read().to(replays::get)),
+        "GET, HEAD",
+    ))
+    .service(api(
+        web::resource("/replays/{id}/pause").route(web::post().to(replays::pause)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/replays/{id}/resume").route(web::post().to(replays::resume)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/replays/{id}/cancel").route(web::post().to(replays::cancel)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/events/count").route(read().to(search::count)),
+        "GET, HEAD",
     ))
     .service(api(
         web::resource("/events/{id}")

@@ -33,6 +33,8 @@ pub struct AppState {
     pub dispatch: DispatchSettingsView,
     /// Continuous dispatch: a created event's deliveries go straight to the sender.
     pub hand_offs: Option<Arc<HandOffs>>,
+    /// Rung when a replay job is made or resumed, so that this instance's replayer starts it.
+    pub replay_bell: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -22,6 +22,7 @@ mod sync;
 mod table;
 mod template;
 
+pub use compare::instant;
 pub use defaults::{AUTH_HEADER, write_default};
 pub use filter::{Clause, Filter, Op, Reason};
 pub use node::NodeError;

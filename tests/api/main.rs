@@ -43,6 +43,8 @@ mod routing_changes;
 mod routing_input;
 mod routing_instances;
 mod routing_ssrf;
+mod search;
+mod search_filter_sql;
 mod sink;
 mod testdb;
 #[allow(dead_code)] // Redis is for the chaos run.

@@ -65,7 +65,7 @@ pub(super) struct DeliveryRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const EVENT_COLUMNS: &str =
+pub(super) const EVENT_COLUMNS: &str =
     "id, type, payload, channels, status, sent_at, created_at, updated_at, request_fingerprint";
 
 pub fn channels_text(channels: &[String]) -> Option<String> {
@@ -84,7 +84,7 @@ pub fn load(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<EventRecord>, S
     with_deliveries(conn, ordered)
 }
 
-fn with_deliveries(
+pub(super) fn with_deliveries(
     conn: &mut PgConnection,
     rows: Vec<EventRow>,
 ) -> Result<Vec<EventRecord>, StoreError> {

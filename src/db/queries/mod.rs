@@ -11,6 +11,9 @@ mod insert;
 mod prepared;
 mod protect;
 mod queue;
+mod replay_batch;
+mod replays;
+mod search;
 
 pub(super) use changes::{cancel, get, retry};
 pub(super) use endpoints::{
@@ -23,3 +26,11 @@ pub(super) use protect::{
     defer, disable, mark_failing, pause, reserve_rate, set_breaker, set_effective_rate,
 };
 pub(super) use queue::{announce_due, claim_due, finish, next_due, release};
+pub(super) use replay_batch::{
+    apply as apply_replay, candidates as replay_candidates, dry_run as replay_dry_run,
+};
+pub(super) use replays::{
+    create as create_replay, end as end_replay, get as replay, lease as lease_replay,
+    list as replays, progress as replay_progress, set_status as set_replay_status,
+};
+pub(super) use search::{count as count_events, search as search_events};

@@ -12,7 +12,10 @@ mod history;
 mod open;
 mod protect;
 mod queue;
+mod replay_batch;
+mod replays;
 mod rows;
+mod search;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -29,6 +32,9 @@ pub use open::{OpenError, lock_path};
 
 use super::history::HistoryBucket;
 use super::models::*;
+use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::search::{PageRequest, Search, SearchPage, Target};
+use super::traits::{ReplayStore, SearchStore};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError,
@@ -194,6 +200,84 @@ impl QueueStore for SqliteStore {
 
     fn next_due(&self) -> Result<Option<Duration>, StoreError> {
         self.read(queue::next_due)
+    }
+}
+
+impl ReplayStore for SqliteStore {
+    fn create_replay(&self, job: &ReplayRow) -> Result<ReplayRow, StoreError> {
+        self.write(|c| replays::create(c, job))
+    }
+
+    fn replays(&self, limit: u32) -> Result<Vec<ReplayRow>, StoreError> {
+        self.read(|c| replays::list(c, limit))
+    }
+
+    fn replay(&self, id: Uuid) -> Result<ReplayRow, StoreError> {
+        self.read(|c| replays::get(c, id))
+    }
+
+    fn replay_progress(&self, id: Uuid) -> Result<ReplayProgress, StoreError> {
+        self.read(|c| replays::progress(c, id))
+    }
+
+    fn set_replay_status(
+        &self,
+        id: Uuid,
+        from: &[ReplayStatus],
+        to: ReplayStatus,
+    ) -> Result<ReplayRow, StoreError> {
+        self.write(|c| replays::set_status(c, id, from, to))
+    }
+
+    fn lease_replay(&self, owner: &str, lease: Duration) -> Result<Option<ReplayRow>, StoreError> {
+        self.write(|c| replays::lease(c, owner, lease))
+    }
+
+    fn replay_candidates(
+        &self,
+        job: &ReplayRow,
+        targets: &[Target<'_>],
+        limit: u32,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        self.read(|c| replay_batch::candidates(c, job, targets, limit))
+    }
+
+    fn apply_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        lease: Duration,
+        batch: &ReplayBatch,
+    ) -> Result<Option<i64>, StoreError> {
+        self.write(|c| replay_batch::apply(c, job, owner, lease, batch))
+    }
+
+    fn end_replay(
+        &self,
+        job: Uuid,
+        owner: &str,
+        status: ReplayStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.write(|c| replays::end(c, job, owner, status, error))
+    }
+
+    fn replay_dry_run(
+        &self,
+        job: &ReplayRow,
+        targets: &[Target<'_>],
+    ) -> Result<DryRun, StoreError> {
+        self.read(|c| replay_batch::dry_run(c, job, targets))
+    }
+}
+
+impl SearchStore for SqliteStore {
+    fn search_events(&self, search: &Search, page: &PageRequest) -> Result<SearchPage, StoreError> {
+        self.read(|c| c.transaction(|c| search::search(c, search, page)))
+    }
+
+    fn count_events(&self, search: &Search) -> Result<i64, StoreError> {
+        self.read(|c| search::count(c, search))
     }
 }
 

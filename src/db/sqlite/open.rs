@@ -93,6 +93,7 @@ pub fn connect(path: &Path, writer: bool) -> Result<SqliteConnection, OpenError>
     let url = path.to_string_lossy();
     let mut conn = SqliteConnection::establish(&url).map_err(|e| not_a_database(Box::new(e)))?;
     let setup = |conn: &mut SqliteConnection| -> QueryResult<()> {
+        super::super::search::register_sqlite_functions(conn)?;
         diesel::sql_query("PRAGMA busy_timeout = 5000").execute(conn)?;
         diesel::sql_query("PRAGMA foreign_keys = ON").execute(conn)?;
         diesel::sql_query("PRAGMA synchronous = FULL").execute(conn)?;

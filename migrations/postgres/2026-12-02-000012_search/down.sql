@@ -1,0 +1,2 @@
+DROP FUNCTION herald_instant(text);
+DROP FUNCTION herald_payload(text);

@@ -1,0 +1,4 @@
+DROP INDEX deliveries_replay;
+ALTER TABLE deliveries DROP COLUMN replay_after;
+ALTER TABLE deliveries DROP COLUMN replay_id;
+DROP TABLE replays;
