@@ -86,6 +86,7 @@ impl NewEvent {
                 sent_at: None,
                 created_at: at,
                 updated_at: at,
+                replay: None,
             })
             .collect();
         deliveries.sort_by(|a, b| a.endpoint.cmp(&b.endpoint));
@@ -153,6 +154,9 @@ pub struct DeliveryRecord {
     pub sent_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The replay job that last put it back on its way, and the attempt number it had then:
+    /// its attempts after that number are the replay's.
+    pub replay: Option<(Uuid, i32)>,
 }
 
 /// Which events to list: newest first, every status when `status` is `None`.

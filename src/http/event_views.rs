@@ -151,7 +151,7 @@ impl EventView {
                     all.iter()
                         .filter(|a| a.delivery_id == d.id)
                         .cloned()
-                        .map(AttemptView::from)
+                        .map(|a| AttemptView::from(a).triggered_by(d.replay))
                         .collect()
                 });
                 DeliveryView::of(d, own)

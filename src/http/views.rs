@@ -82,11 +82,33 @@ pub struct AttemptView {
     pub error_class: Option<String>,
     /// The start of the response body, or the error.
     pub response_excerpt: Option<String>,
+    /// `delivery`, or `replay` when a replay job put the delivery back on its way.
+    #[schema(example = "delivery")]
+    pub trigger: &'static str,
+    /// The replay job, for an attempt it triggered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replay_id: Option<uuid::Uuid>,
+}
+
+impl AttemptView {
+    /// Marks the attempt as a replay's when `replay` (the job and the attempt number it
+    /// started after) covers it.
+    pub fn triggered_by(mut self, replay: Option<(uuid::Uuid, i32)>) -> Self {
+        if let Some((job, after)) = replay
+            && self.attempt > after
+        {
+            self.trigger = "replay";
+            self.replay_id = Some(job);
+        }
+        self
+    }
 }
 
 impl From<AttemptRow> for AttemptView {
     fn from(a: AttemptRow) -> Self {
         Self {
+            trigger: "delivery",
+            replay_id: None,
             attempt: a.attempt,
             started_at: a.started_at,
             duration_ms: a.duration_ms,

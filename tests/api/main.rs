@@ -37,6 +37,7 @@ mod protect_order;
 mod protect_rate;
 mod queue;
 mod receiver;
+mod replay;
 mod resilience;
 mod routing;
 mod routing_changes;

@@ -173,6 +173,7 @@ impl DeliveryRow {
             sent_at: self.sent_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            replay: self.replay_id.zip(self.replay_after),
         }
     }
 }

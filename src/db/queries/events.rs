@@ -63,6 +63,10 @@ pub(super) struct DeliveryRow {
     pub created_at: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub replay_id: Option<Uuid>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Integer>)]
+    pub replay_after: Option<i32>,
 }
 
 pub(super) const EVENT_COLUMNS: &str =
@@ -91,7 +95,8 @@ pub(super) fn with_deliveries(
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let deliveries: Vec<DeliveryRow> = diesel::sql_query(
         "SELECT d.id, d.event_id, d.endpoint_id, p.name AS endpoint, d.status, d.attempts,
-                d.next_attempt_at, d.message_id, d.last_error, d.sent_at, d.created_at, d.updated_at
+                d.next_attempt_at, d.message_id, d.last_error, d.sent_at, d.created_at, d.updated_at,
+                d.replay_id, d.replay_after
          FROM deliveries d JOIN endpoints p ON p.id = d.endpoint_id
          WHERE d.event_id = ANY($1) ORDER BY d.created_at, p.name",
     )

@@ -77,7 +77,8 @@ impl EventRow {
 
 /// The columns [`DeliveryRow`] reads, from `deliveries d JOIN endpoints p`.
 pub const DELIVERY_COLUMNS: &str = "d.id, d.event_id, d.endpoint_id, p.name AS endpoint, d.status, \
-     d.attempts, d.next_attempt_at, d.message_id, d.last_error, d.sent_at, d.created_at, d.updated_at";
+     d.attempts, d.next_attempt_at, d.message_id, d.last_error, d.sent_at, d.created_at, d.updated_at, \
+     d.replay_id, d.replay_after";
 
 #[derive(QueryableByName)]
 pub struct DeliveryRow {
@@ -105,6 +106,10 @@ pub struct DeliveryRow {
     pub created_at: i64,
     #[diesel(sql_type = BigInt)]
     pub updated_at: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub replay_id: Option<String>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub replay_after: Option<i32>,
 }
 
 impl DeliveryRow {
@@ -122,6 +127,10 @@ impl DeliveryRow {
             sent_at: self.sent_at.map(time),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
+            replay: match (self.replay_id, self.replay_after) {
+                (Some(id), Some(after)) => Some((uuid(&id)?, after)),
+                _ => None,
+            },
         })
     }
 }
