@@ -16,7 +16,9 @@ use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::*;
 use super::pool::{self, PgPool};
-use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::replays::{
+    Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
+};
 use super::search::{PageRequest, Search, SearchPage, Target};
 use super::traits::{ProtectStore, ReplayStore, SearchStore};
 use super::{
@@ -245,6 +247,10 @@ impl ReplayStore for PgStore {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.with(|c| queries::end_replay(c, job, owner, status, error))
+    }
+
+    fn replay_event(&self, job: &ReplayRow, enqueue: &[Enqueue]) -> Result<i64, StoreError> {
+        self.with(|c| queries::replay_event(c, job, enqueue))
     }
 
     fn replay_dry_run(

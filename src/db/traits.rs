@@ -10,7 +10,9 @@ use uuid::Uuid;
 use super::endpoint_state::{BreakerRecord, BreakerState};
 use super::history::HistoryBucket;
 use super::models::{AttemptRow, Claim, FinishResult, Recorded, StatusCounts};
-use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::replays::{
+    Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
+};
 use super::search::{PageRequest, Search, SearchPage, Target};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
@@ -229,6 +231,9 @@ pub trait ReplayStore {
         status: ReplayStatus,
         error: Option<&str>,
     ) -> Result<bool, StoreError>;
+    /// Replays one event at once: stores `job` (already `done`) and applies `enqueue` under it,
+    /// in one transaction; the deliveries enqueued.
+    fn replay_event(&self, job: &ReplayRow, enqueue: &[Enqueue]) -> Result<i64, StoreError>;
     /// What the job would send, counted in SQL (exact when every target is).
     fn replay_dry_run(&self, job: &ReplayRow, targets: &[Target<'_>])
     -> Result<DryRun, StoreError>;

@@ -7,8 +7,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::{
     actions, batch, create, dispatch, endpoint_test, endpoint_views, endpoints, error,
-    event_actions, event_views, events, health, history, messages, replay_input, replay_views,
-    replays, responses, search, stats, views,
+    event_actions, event_replay, event_views, events, health, history, messages, replay_input,
+    replay_views, replays, responses, search, stats, views,
 };
 
 #[derive(OpenApi)]
@@ -24,7 +24,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
     paths(
         messages::list, create::create, batch::create_batch, messages::get, actions::retry, actions::cancel,
         events::create, events::create_batch, search::list, search::count, replays::create, replays::list, replays::get,
-        replays::pause, replays::resume, replays::cancel, events::get, event_actions::retry,
+        replays::pause, replays::resume, replays::cancel, event_replay::replay, events::get, event_actions::retry,
         event_actions::cancel, event_actions::retry_delivery, event_actions::cancel_delivery,
         endpoints::create, endpoints::list, endpoints::get, endpoints::update, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::secret, endpoint_test::test,

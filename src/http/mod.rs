@@ -18,6 +18,7 @@ mod endpoints;
 pub mod error;
 mod event_actions;
 mod event_input;
+mod event_replay;
 mod event_views;
 mod events;
 mod health;
@@ -169,6 +170,10 @@ fn routing_routes(cfg: &mut web::ServiceConfig) {
             .route(read().to(events::get))
             .route(web::delete().to(event_actions::cancel)),
         "GET, HEAD, DELETE",
+    ))
+    .service(api(
+        web::resource("/events/{id}/replay").route(web::post().to(event_replay::replay)),
+        "POST",
     ))
     .service(api(
         web::resource("/events/{id}/retry").route(web::post().to(event_actions::retry)),

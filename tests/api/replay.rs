@@ -211,6 +211,41 @@ async fn failed_and_missing_send_exactly_what_was_missed(backend: Backend) {
     assert_eq!(attempts[1]["replay_id"], failed["id"]);
     let list = json_of(&app, "/replays").await;
     assert_eq!(list["count"], 2);
+
+    // One event at once: to one endpoint, then to every endpoint that takes it now.
+    let one = app
+        .post(&format!("/events/{}/replay?endpoint=crm", ids[1]))
+        .await;
+    assert_eq!(one.status().as_u16(), 202);
+    let one: Value = one.json().await.unwrap();
+    assert_eq!(
+        (one["status"].as_str(), one["enqueued"].as_i64()),
+        (Some("done"), Some(1))
+    );
+    let every = app.post(&format!("/events/{}/replay", ids[2])).await;
+    assert_eq!(every.status().as_u16(), 202);
+    let every: Value = every.json().await.unwrap();
+    assert_eq!(
+        every["enqueued"], 3,
+        "default, crm and off take it; late does not"
+    );
+    wait_until(
+        "the single replays arrive",
+        Duration::from_secs(20),
+        || async {
+            let seen = tally(&app.webhook.received());
+            let times = |to: &str, i: usize| seen.get(&(to.to_owned(), ids[i].clone())).copied();
+            times("crm", 1) == Some(2)
+                && times("crm", 2) == Some(2)
+                && times("off", 2) == Some(2)
+                && times("", 2) == Some(2)
+        },
+    )
+    .await;
+    let nobody = format!("/events/{}/replay", uuid::Uuid::new_v4());
+    assert_error(app.post(&nobody).await, 404, "no event").await;
+    let unknown = format!("/events/{}/replay?endpoint=nobody", ids[2]);
+    assert_error(app.post(&unknown).await, 404, "no endpoint").await;
 }
 
 both_stores!(a_job_pauses_resumes_cancels_and_carries_on_after_its_instance_stops);

@@ -27,7 +27,7 @@ pub(super) use protect::{
 };
 pub(super) use queue::{announce_due, claim_due, finish, next_due, release};
 pub(super) use replay_batch::{
-    apply as apply_replay, candidates as replay_candidates, dry_run as replay_dry_run,
+    apply as apply_replay, candidates as replay_candidates, dry_run as replay_dry_run, replay_event,
 };
 pub(super) use replays::{
     create as create_replay, end as end_replay, get as replay, lease as lease_replay,

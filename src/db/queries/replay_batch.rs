@@ -131,6 +131,34 @@ pub fn apply(
     })
 }
 
+/// A replay of one event, done at once: the job's row (already `done`) and what it enqueues,
+/// in one transaction; the deliveries enqueued.
+pub fn replay_event(
+    conn: &mut PgConnection,
+    job: &ReplayRow,
+    enqueue: &[Enqueue],
+) -> Result<i64, StoreError> {
+    conn.transaction(|conn| {
+        super::replays::create(conn, job)?;
+        let mut events: Vec<Uuid> = enqueue
+            .iter()
+            .map(|e| match e {
+                Enqueue::Insert { event, .. } | Enqueue::Reset { event, .. } => *event,
+            })
+            .collect();
+        events.dedup();
+        lock_events(conn, &events)?;
+        let enqueued = (insert(conn, job.id, enqueue)? + reset(conn, job.id, enqueue)?) as i64;
+        diesel::sql_query(
+            "UPDATE replays SET examined = 1, enqueued = $2, finished_at = now() WHERE id = $1",
+        )
+        .bind::<SqlUuid, _>(job.id)
+        .bind::<BigInt, _>(enqueued)
+        .execute(conn)?;
+        Ok(enqueued)
+    })
+}
+
 /// New deliveries (one per event and endpoint at most: the unique index has the last word),
 /// and their events' counters.
 fn insert(conn: &mut PgConnection, job: Uuid, enqueue: &[Enqueue]) -> Result<usize, StoreError> {

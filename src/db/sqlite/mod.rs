@@ -32,7 +32,9 @@ pub use open::{OpenError, lock_path};
 
 use super::history::HistoryBucket;
 use super::models::*;
-use super::replays::{Candidate, DryRun, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus};
+use super::replays::{
+    Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
+};
 use super::search::{PageRequest, Search, SearchPage, Target};
 use super::traits::{ReplayStore, SearchStore};
 use super::{
@@ -260,6 +262,10 @@ impl ReplayStore for SqliteStore {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.write(|c| replays::end(c, job, owner, status, error))
+    }
+
+    fn replay_event(&self, job: &ReplayRow, enqueue: &[Enqueue]) -> Result<i64, StoreError> {
+        self.write(|c| replay_batch::replay_event(c, job, enqueue))
     }
 
     fn replay_dry_run(

@@ -123,6 +123,28 @@ pub fn apply(
     })
 }
 
+/// As on PostgreSQL: one event's replay, its job row and what it enqueues, in one transaction.
+pub fn replay_event(
+    conn: &mut SqliteConnection,
+    job: &ReplayRow,
+    enqueue: &[Enqueue],
+) -> Result<i64, StoreError> {
+    conn.immediate_transaction(|conn| {
+        super::replays::create(conn, job)?;
+        let now = millis(Utc::now());
+        let enqueued =
+            (insert(conn, job.id, enqueue, now)? + reset(conn, job.id, enqueue, now)?) as i64;
+        diesel::sql_query(
+            "UPDATE replays SET examined = 1, enqueued = ?2, finished_at = ?3 WHERE id = ?1",
+        )
+        .bind::<Text, _>(job.id.to_string())
+        .bind::<BigInt, _>(enqueued)
+        .bind::<BigInt, _>(now)
+        .execute(conn)?;
+        Ok(enqueued)
+    })
+}
+
 fn insert(
     conn: &mut SqliteConnection,
     job: Uuid,
