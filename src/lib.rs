@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod protect;
 pub mod replay;
+pub mod retention;
 pub mod routing;
 pub mod sink;
 pub mod startup;

@@ -38,6 +38,8 @@ pub struct Metrics {
     pub handed_off: IntCounter,
     /// Deliveries that replay jobs put back on their way.
     pub replayed: IntCounter,
+    /// Rows deleted by retention, per table.
+    pub pruned: IntCounterVec,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -227,6 +229,17 @@ impl Metrics {
                 &r,
                 IntCounter::new("replayed_total", "Deliveries enqueued by replay jobs").unwrap(),
             ),
+            pruned: register(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "pruned_total",
+                        "Rows deleted by retention (EVENT_RETENTION)",
+                    ),
+                    &["table"],
+                )
+                .unwrap(),
+            ),
             registry: r,
         };
         metrics.initialise_labels();
@@ -239,6 +252,9 @@ impl Metrics {
         for kind in OutcomeKind::ALL {
             self.deliveries.with_label_values(&[kind.as_str()]);
             self.webhook_duration.with_label_values(&[kind.as_str()]);
+        }
+        for table in ["events", "deliveries", "attempts"] {
+            self.pruned.with_label_values(&[table]);
         }
         for op in Op::ALL {
             self.store_errors.with_label_values(&[op.as_str()]);

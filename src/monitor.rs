@@ -182,3 +182,43 @@ mod tests {
         assert!(cache.is_healthy());
     }
 }
+
+/// Tells background loops (replays, retention) to end: set once at shutdown, checked before
+/// every step, and waking any loop that is waiting.
+#[derive(Debug, Default)]
+pub struct Stop {
+    stopped: std::sync::atomic::AtomicBool,
+    bell: tokio::sync::Notify,
+}
+
+impl Stop {
+    pub fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.bell.notify_waiters();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits `for_` (or until `also` rings); whether the loop should end.
+    pub async fn wait(
+        &self,
+        for_: std::time::Duration,
+        also: Option<&tokio::sync::Notify>,
+    ) -> bool {
+        let rung = async {
+            match also {
+                Some(bell) => bell.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.bell.notified() => {}
+            _ = rung => {}
+            _ = tokio::time::sleep(for_) => {}
+        }
+        self.is_stopped()
+    }
+}

@@ -49,7 +49,7 @@ pub struct Handles {
     server: ServerHandle,
     grace: Duration,
     stop: Arc<Notify>,
-    replay_stop: Arc<Notify>,
+    replay_stop: Arc<crate::monitor::Stop>,
 }
 
 /// What shutdown did.
@@ -181,7 +181,7 @@ impl Application {
         });
 
         let replay_bell = Arc::new(Notify::new());
-        let replay_stop = Arc::new(Notify::new());
+        let replay_stop = Arc::new(crate::monitor::Stop::default());
         crate::replay::Replayer {
             store: store.clone(),
             endpoints: endpoints.clone(),
@@ -193,6 +193,16 @@ impl Application {
             stop: Arc::clone(&replay_stop),
         }
         .spawn();
+        if let Some(keep) = settings.retention.keep {
+            crate::retention::Pruner {
+                store: store.clone(),
+                keep,
+                every: settings.retention.every,
+                monitor: Arc::clone(&monitor),
+                stop: Arc::clone(&replay_stop),
+            }
+            .spawn();
+        }
         let state = web::Data::new(AppState {
             store: store.clone(),
             endpoints: endpoints.clone(),
@@ -207,6 +217,7 @@ impl Application {
             dispatch: http::state::DispatchSettingsView::of(&settings),
             hand_offs,
             replay_bell,
+            retention: settings.retention.keep,
         });
         let token_required = settings.api_token.is_some();
         let server = http::wire::serve(
@@ -286,8 +297,8 @@ impl Handles {
         if let Some(producer) = &self.producer {
             producer.do_send(StopProducing);
         }
-        // A replay batch is one transaction: stopping between two loses nothing.
-        self.replay_stop.notify_one();
+        // A replay or a retention batch is one transaction: stopping between two loses nothing.
+        self.replay_stop.stop();
         let http = async {
             if tokio::time::timeout_at(deadline, self.server.stop(true))
                 .await

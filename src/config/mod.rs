@@ -29,6 +29,7 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
     pub protect: ProtectSettings,
+    pub retention: RetentionSettings,
     /// When set, the API (not health, metrics or docs) requires `Authorization: Bearer <token>`.
     pub api_token: Option<Secret<String>>,
 }
@@ -106,6 +107,15 @@ pub struct ProtectSettings {
     pub disable_min_gap: Duration,
     /// The endpoint (by name) that receives `herald.endpoint.disabled`.
     pub ops_endpoint: Option<String>,
+}
+
+/// How long events are kept (see the README, "Retention").
+#[derive(Debug, Clone, Copy)]
+pub struct RetentionSettings {
+    /// Events older than this are deleted with their deliveries and attempts; `None`: kept.
+    pub keep: Option<Duration>,
+    /// How often the pruner looks.
+    pub every: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,6 +228,13 @@ impl Settings {
                 }
             },
             api_token: api_token(&env)?,
+            retention: RetentionSettings {
+                keep: match env.string("EVENT_RETENTION", "30d").trim() {
+                    "off" => None,
+                    _ => Some(env.duration("EVENT_RETENTION", "30d")?),
+                },
+                every: env.duration("RETENTION_INTERVAL", "1m")?,
+            },
             protect: ProtectSettings {
                 disable_after: env.duration("ENDPOINT_DISABLE_AFTER", "120h")?,
                 disable_min_gap: env.duration("ENDPOINT_DISABLE_MIN_GAP", "12h")?,

@@ -71,6 +71,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "",
         "An endpoint name that receives herald.endpoint.disabled events",
     ),
+    (
+        "EVENT_RETENTION",
+        "30d",
+        "Events older than this are deleted with their deliveries and attempts; off: kept",
+    ),
+    (
+        "RETENTION_INTERVAL",
+        "1m",
+        "How often old events are looked for",
+    ),
     ("LISTEN_ADDR", "0.0.0.0:8080", "HTTP API address"),
     ("PRODUCER_ENABLED", "true", "Make fake demo messages"),
     ("PRODUCER_INTERVAL", "30s", "How often the producer runs"),

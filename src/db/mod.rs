@@ -44,6 +44,7 @@ mod pg;
 mod pool;
 mod queries;
 mod replays;
+mod retention;
 pub mod schema;
 pub mod search;
 mod sqlite;
@@ -68,10 +69,11 @@ pub use pg::PgStore;
 pub use replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
+pub use retention::Pruned;
 pub use sqlite::{OpenError, SqliteStore, lock_path};
 pub use traits::{
     Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, ReplayStore,
-    SearchStore, Share,
+    RetentionStore, SearchStore, Share,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

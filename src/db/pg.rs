@@ -19,8 +19,9 @@ use super::pool::{self, PgPool};
 use super::replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
+use super::retention::Pruned;
 use super::search::{PageRequest, Search, SearchPage, Target};
-use super::traits::{ProtectStore, ReplayStore, SearchStore};
+use super::traits::{ProtectStore, ReplayStore, RetentionStore, SearchStore};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
@@ -259,6 +260,16 @@ impl ReplayStore for PgStore {
         targets: &[Target<'_>],
     ) -> Result<DryRun, StoreError> {
         self.with(|c| queries::replay_dry_run(c, job, targets))
+    }
+}
+
+impl RetentionStore for PgStore {
+    fn prune(&self, before: DateTime<Utc>, limit: u32) -> Result<Pruned, StoreError> {
+        self.with(|c| queries::prune(c, before, limit))
+    }
+
+    fn oldest_event(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.with(queries::oldest_event)
     }
 }
 

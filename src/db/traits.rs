@@ -13,6 +13,7 @@ use super::models::{AttemptRow, Claim, FinishResult, Recorded, StatusCounts};
 use super::replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
+use super::retention::Pruned;
 use super::search::{PageRequest, Search, SearchPage, Target};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
@@ -239,6 +240,15 @@ pub trait ReplayStore {
     -> Result<DryRun, StoreError>;
 }
 
+/// Retention: the oldest events go, in bounded batches.
+pub trait RetentionStore {
+    /// Deletes up to `limit` events created before `before`, oldest first, with their
+    /// deliveries and attempts; never one with a delivery pending or sending.
+    fn prune(&self, before: DateTime<Utc>, limit: u32) -> Result<Pruned, StoreError>;
+    /// When the oldest event kept was created.
+    fn oldest_event(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
+
 /// A whole store.
 pub trait Backend:
     QueueStore
@@ -247,6 +257,7 @@ pub trait Backend:
     + ProtectStore
     + SearchStore
     + ReplayStore
+    + RetentionStore
     + Send
     + Sync
     + 'static

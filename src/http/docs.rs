@@ -35,7 +35,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         views::DispatchState, views::StatusName, views::StatusFilter, views::OutcomeName, views::DispatchName,
         create::CreateMessage, batch::CreateBatch, batch::BatchCreated, stats::Stats, history::History, health::Health,
         event_views::CreateEvent, event_views::CreateEvents, event_views::EventView, event_views::DeliveryView,
-        event_views::EventList, event_views::EventsCreated, search::EventCount, replay_input::CreateReplay, replay_views::ReplayView,
+        event_views::EventList, event_views::EventsCreated, search::EventCount, stats::RetentionView, stats::PrunedView, replay_input::CreateReplay, replay_views::ReplayView,
         replay_views::ReplayList, replay_views::DryRunView, replay_views::EndpointCount, event_views::ChannelName,
         event_views::EventStatusName, event_views::EventStatusFilter, crate::routing::EndpointInput,
         endpoint_views::EndpointView, endpoint_views::EndpointCreated, endpoint_views::EndpointSecret,

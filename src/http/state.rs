@@ -35,6 +35,8 @@ pub struct AppState {
     pub hand_offs: Option<Arc<HandOffs>>,
     /// Rung when a replay job is made or resumed, so that this instance's replayer starts it.
     pub replay_bell: Arc<tokio::sync::Notify>,
+    /// `EVENT_RETENTION`, as `/stats` shows it.
+    pub retention: Option<std::time::Duration>,
 }
 
 impl AppState {

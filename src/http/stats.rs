@@ -26,6 +26,25 @@ pub struct Stats {
     /// How the answering instance dispatches.
     pub dispatch_settings: DispatchSettingsView,
     pub last_minute: LastMinute,
+    pub retention: RetentionView,
+}
+
+/// What retention keeps, and what it deleted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionView {
+    /// `EVENT_RETENTION` in seconds; null when events are kept for good.
+    pub keep_seconds: Option<u64>,
+    /// When the oldest event kept was created.
+    pub oldest_event_at: Option<DateTime<Utc>>,
+    /// Rows deleted by this instance since it started.
+    pub pruned: PrunedView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PrunedView {
+    pub events: u64,
+    pub deliveries: u64,
+    pub attempts: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -57,16 +76,28 @@ pub struct LastMinute {
                           "dispatch": "active",
                           "dispatch_settings": {"mode": "interval", "interval_seconds": 120.0, "batch_size": 2,
                                                 "concurrency": 16, "rate_per_second": null},
-                          "last_minute": {"deliveries": 2, "failures": 0}})),
+                          "last_minute": {"deliveries": 2, "failures": 0},
+                          "retention": {"keep_seconds": 2592000, "oldest_event_at": "2026-11-01T10:00:00Z",
+                                        "pruned": {"events": 1000, "deliveries": 1000, "attempts": 1200}}})),
         (status = 401, response = Unauthorized),
         (status = 503, response = Unavailable),
     )
 )]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (counts, active) = state
+    let (counts, active, oldest) = state
         .store
-        .run(Op::Counts, |s| Ok((s.counts()?, s.dispatch_active()?)))
+        .run(Op::Counts, |s| {
+            Ok((s.counts()?, s.dispatch_active()?, s.oldest_event()?))
+        })
         .await?;
+    let pruned = |table: &str| {
+        state
+            .monitor
+            .metrics
+            .pruned
+            .with_label_values(&[table])
+            .get()
+    };
     state.monitor.metrics.observe_counts(&counts);
     Ok(HttpResponse::Ok().json(Stats {
         messages: StatusCountsView {
@@ -84,6 +115,15 @@ pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         last_minute: LastMinute {
             deliveries: counts.deliveries_last_minute,
             failures: counts.failures_last_minute,
+        },
+        retention: RetentionView {
+            keep_seconds: state.retention.map(|d| d.as_secs()),
+            oldest_event_at: oldest,
+            pruned: PrunedView {
+                events: pruned("events"),
+                deliveries: pruned("deliveries"),
+                attempts: pruned("attempts"),
+            },
         },
     }))
 }

@@ -15,7 +15,7 @@ use super::plan::{Action, Mode, decide};
 use crate::actors::continuous::Wake;
 use crate::db::search::Target;
 use crate::db::{Candidate, Enqueue, Op, ReplayBatch, ReplayRow, ReplayStatus, Store, StoreError};
-use crate::monitor::Monitor;
+use crate::monitor::{Monitor, Stop};
 use crate::routing::{Compiled, Endpoints};
 
 /// How long to wait for work when no job runs: a job made or resumed here rings `bell`, so this
@@ -31,7 +31,7 @@ pub struct Replayer {
     pub monitor: Arc<Monitor>,
     /// Rung when a job is made or resumed.
     pub bell: Arc<Notify>,
-    pub stop: Arc<Notify>,
+    pub stop: Arc<Stop>,
 }
 
 /// Where this instance's run of a job started, for its rate cap.
@@ -48,7 +48,7 @@ impl Replayer {
     async fn run(self) {
         let mut runs: HashMap<Uuid, Run> = HashMap::new();
         let mut failing = false;
-        loop {
+        while !self.stop.is_stopped() {
             let wait = match self.step(&mut runs).await {
                 Ok(wait) => {
                     if failing {
@@ -65,10 +65,8 @@ impl Replayer {
                     Duration::from_secs(1)
                 }
             };
-            tokio::select! {
-                _ = self.stop.notified() => return,
-                _ = self.bell.notified() => {}
-                _ = tokio::time::sleep(wait) => {}
+            if self.stop.wait(wait, Some(&self.bell)).await {
+                return;
             }
         }
     }

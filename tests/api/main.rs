@@ -39,6 +39,7 @@ mod queue;
 mod receiver;
 mod replay;
 mod resilience;
+mod retention;
 mod routing;
 mod routing_changes;
 mod routing_input;

@@ -13,6 +13,7 @@ mod protect;
 mod queue;
 mod replay_batch;
 mod replays;
+mod retention;
 mod search;
 
 pub(super) use changes::{cancel, get, retry};
@@ -33,4 +34,5 @@ pub(super) use replays::{
     create as create_replay, end as end_replay, get as replay, lease as lease_replay,
     list as replays, progress as replay_progress, set_status as set_replay_status,
 };
+pub(super) use retention::{oldest as oldest_event, prune};
 pub(super) use search::{count as count_events, search as search_events};

@@ -14,6 +14,7 @@ mod protect;
 mod queue;
 mod replay_batch;
 mod replays;
+mod retention;
 mod rows;
 mod search;
 
@@ -35,8 +36,9 @@ use super::models::*;
 use super::replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
+use super::retention::Pruned;
 use super::search::{PageRequest, Search, SearchPage, Target};
-use super::traits::{ReplayStore, SearchStore};
+use super::traits::{ReplayStore, RetentionStore, SearchStore};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError,
@@ -274,6 +276,16 @@ impl ReplayStore for SqliteStore {
         targets: &[Target<'_>],
     ) -> Result<DryRun, StoreError> {
         self.read(|c| replay_batch::dry_run(c, job, targets))
+    }
+}
+
+impl RetentionStore for SqliteStore {
+    fn prune(&self, before: DateTime<Utc>, limit: u32) -> Result<Pruned, StoreError> {
+        self.write(|c| retention::prune(c, before, limit))
+    }
+
+    fn oldest_event(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.read(retention::oldest)
     }
 }
 
