@@ -5,6 +5,7 @@ mod crash;
 mod fanout;
 mod outages;
 mod protect;
+mod replay;
 mod storm;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<(&'static str, Run)> {
         ("3 endpoints: healthy, timing out, 429", |s| {
             Box::pin(protect::protect(s))
         }),
+        ("kill -9 during a replay", |s| Box::pin(replay::kill9_mid_replay(s))),
         ("SIGTERM with a slow client and a busy drain", |s| {
             Box::pin(crash::sigterm(s))
         }),
