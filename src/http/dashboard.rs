@@ -10,6 +10,7 @@ use super::{open, read};
 const PAGE: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/dashboard.js");
 const ROUTING: &str = include_str!("assets/routing.js");
+const REPLAY: &str = include_str!("assets/replay.js");
 const STYLE: &str = include_str!("assets/dashboard.css");
 
 fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
@@ -34,6 +35,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(open(
         web::resource("/assets/routing.js")
             .route(read().to(|| async { asset(ROUTING, "text/javascript; charset=utf-8") })),
+        "GET, HEAD",
+    ))
+    .service(open(
+        web::resource("/assets/replay.js")
+            .route(read().to(|| async { asset(REPLAY, "text/javascript; charset=utf-8") })),
         "GET, HEAD",
     ))
     .service(open(

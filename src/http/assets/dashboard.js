@@ -299,7 +299,8 @@ async function refresh() {
       await Promise.all([
         drawHealthPanel(),
         panel("/stats/history?window=15m&bucket=10s", drawChart, $("#chart-error")),
-        panel("/endpoints", drawEndpoints, $("#endpoints-error")),
+        panel("/endpoints", (list) => { drawEndpoints(list); replayEndpoints(list); }, $("#endpoints-error")),
+        panel("/replays", drawReplays, $("#replays-error")),
         panel(`/messages?status=${view.status}&limit=${PAGE_SIZE}&offset=${view.offset}`, drawMessages, $("#table-error")),
         drawDetail().catch((e) => show($("#table-error"), e.message)),
       ]);

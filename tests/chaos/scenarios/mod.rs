@@ -32,7 +32,9 @@ pub fn all() -> Vec<(&'static str, Run)> {
         ("3 endpoints: healthy, timing out, 429", |s| {
             Box::pin(protect::protect(s))
         }),
-        ("kill -9 during a replay", |s| Box::pin(replay::kill9_mid_replay(s))),
+        ("kill -9 during a replay", |s| {
+            Box::pin(replay::kill9_mid_replay(s))
+        }),
         ("SIGTERM with a slow client and a busy drain", |s| {
             Box::pin(crash::sigterm(s))
         }),

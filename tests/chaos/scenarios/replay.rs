@@ -37,8 +37,10 @@ pub async fn kill9_mid_replay(scale: Scale) -> Row {
     let http = reqwest::Client::new();
     let made = http
         .post(format!("{}/replays", herald.address))
-        .json(&serde_json::json!({"endpoint": "default", "from": "2000-01-01T00:00:00Z",
-                                  "mode": "all", "confirm": true}))
+        .json(
+            &serde_json::json!({"endpoint": "default", "from": "2000-01-01T00:00:00Z",
+                                  "mode": "all", "confirm": true}),
+        )
         .send()
         .await
         .ok();
