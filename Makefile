@@ -4,7 +4,7 @@ CARGO ?= cargo
 # `make chaos CHAOS_PROFILE=` builds in debug (CI, with CHAOS_SCALE=small).
 CHAOS_PROFILE ?= --release
 
-.PHONY: help run run-pg run-local sink test lint fmt services services-install up down migrate compose-check openapi bench bench-compare chaos fuzz
+.PHONY: help run run-pg run-local sink test lint fmt services services-install up down migrate compose-check openapi bench bench-compare bench-history chaos fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ openapi: ## Regenerate swagger/openapi.json and swagger/openapi.yaml from the co
 
 bench: services ## Drain, ingest, batch ingest, latency and idle figures (see BENCHMARKS.md)
 	./scripts/bench.sh 100000
+
+bench-history: services ## Replay (dry run, throughput) and retention (its cost to a drain) figures
+	./scripts/bench.sh --history
 
 PAIRS ?= 3
 N ?= 50000

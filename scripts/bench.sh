@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SMOKE=; [ "${1:-}" = --smoke ] && { SMOKE=1; shift; set -- 3000; }
+# scripts/bench.sh --history (make bench-history): replay and retention figures only.
+HISTORY=; [ "${1:-}" = --history ] && { HISTORY=1; shift; set -- 100000; }
 N=${1:-100000}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-120}
 DB=herald_bench
@@ -83,6 +85,11 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 echo
 echo "| figure | result | details |"
 echo "|---|---|---|"
+
+if [ -n "$HISTORY" ]; then
+  . scripts/bench-history.sh
+  exit 0
+fi
 
 # The receiver's own ceiling, measured the way Herald uses it (POST, 64 connections).
 if [ -z "$SMOKE" ]; then

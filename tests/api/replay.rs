@@ -425,3 +425,35 @@ async fn bad_replays_are_refused_and_nothing_starts(backend: Backend) {
     )
     .await;
 }
+
+/// Two instances on one database, both running their replayers: the job is leased by one at a
+/// time, and every event is enqueued once.
+#[actix_rt::test]
+async fn with_two_instances_a_job_is_run_once() {
+    let a = spawn_app_with(ROUTING).await;
+    let b = spawn_on(a.db.share(), a.webhook.clone(), ROUTING).await;
+    let ids = events_batch(
+        &a,
+        (0..300)
+            .map(|n| json!({"type": "t", "payload": {"n": n}}))
+            .collect(),
+    )
+    .await;
+    all_sent(&a, 300).await;
+    let job = replay(
+        &b,
+        json!({"endpoint": "default", "from": FROM, "mode": "all", "confirm": true}),
+    )
+    .await;
+    // The other instance is told too (a job made elsewhere is found by its poll or a bell).
+    let done = until_done(&a, job["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (done["planned"].as_i64(), done["enqueued"].as_i64()),
+        (Some(300), Some(300)),
+        "{done}"
+    );
+    let seen = tally(&a.webhook.received());
+    for id in &ids {
+        assert_eq!(seen[&(String::new(), id.clone())], 2, "{id}");
+    }
+}
