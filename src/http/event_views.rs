@@ -47,6 +47,28 @@ pub enum EventStatusName {
     Unrouted,
 }
 
+/// The state of an event's delivery to one endpoint, to search by; `none`: never routed to it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DeliveryStatusName {
+    Pending,
+    Sent,
+    Failed,
+    Cancelled,
+    None,
+}
+
+/// How a replay chooses what to send again.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ReplayModeName {
+    Failed,
+    Missing,
+    All,
+}
+
 /// An event status to list, or `all`.
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]

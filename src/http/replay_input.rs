@@ -37,16 +37,18 @@ pub struct CreateReplay {
     pub filter: Option<Value>,
     /// `failed`: deliveries that ended failed; `missing`: events the endpoint takes now but
     /// never got; `all`: every event it takes now (needs `confirm`).
-    #[schema(example = "failed")]
+    #[schema(value_type = super::event_views::ReplayModeName, example = "failed")]
     pub mode: String,
     /// Count, and send nothing.
     #[serde(default)]
     pub dry_run: bool,
     /// Deliveries enqueued per second, at most. The endpoint's own rate limit and breaker
     /// apply as well.
+    #[schema(exclusive_minimum = 0.0, maximum = 100000.0)]
     pub rate_per_sec: Option<f64>,
     /// Refuse the replay if it would send more events than this. Default 100,000; at most
     /// 1,000,000.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub max_events: Option<u64>,
     /// Required with `mode: all`.
     #[serde(default)]

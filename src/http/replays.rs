@@ -28,6 +28,8 @@ use crate::routing::Compiled;
          example = json!({"error": "mode 'all' sends every matching event again: add \"confirm\": true", "status": "error"})),
         (status = 401, response = Unauthorized),
         (status = 404, body = ErrorBody, description = "No endpoint with this id or name"),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
         (status = 503, response = Unavailable),
     )
 )]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
-use super::event_views::{EventList, EventStatusFilter, EventView};
+use super::event_views::{DeliveryStatusName, EventList, EventStatusFilter, EventView};
 use super::responses::{Unauthorized, Unavailable};
 use super::search_query::search;
 use super::state::AppState;
@@ -31,7 +31,7 @@ pub struct EventCount {
         ("filter" = Option<String>, Query, description = "A filter in the routing language (JSON, URL-encoded) over the payload; `regex` is not allowed here",
          example = r#"{"path":"$.total","op":"gte","value":100}"#),
         ("endpoint" = Option<String>, Query, description = "Only events with a delivery to this endpoint (id or name), in `delivery_status` when given"),
-        ("delivery_status" = Option<String>, Query, description = "With `endpoint`: pending (in flight included), sent, failed, cancelled, or none (never routed to it)"),
+        ("delivery_status" = Option<DeliveryStatusName>, Query, description = "With `endpoint`: pending (in flight included), sent, failed, cancelled, or none (never routed to it)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Page size, default 20"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page: the page after it (not with `offset`)"),
         ("offset" = Option<u64>, Query, minimum = 0, description = "Events to skip"),
@@ -84,7 +84,7 @@ pub async fn list(
         ("to" = Option<String>, Query, format = DateTime, description = "Created before this time"),
         ("filter" = Option<String>, Query, description = "A filter over the payload (JSON, URL-encoded)"),
         ("endpoint" = Option<String>, Query, description = "Endpoint id or name"),
-        ("delivery_status" = Option<String>, Query, description = "With `endpoint`: pending, sent, failed, cancelled or none"),
+        ("delivery_status" = Option<DeliveryStatusName>, Query, description = "With `endpoint`: pending, sent, failed, cancelled or none"),
     ),
     responses(
         (status = 200, body = EventCount, description = "How many events match"),
