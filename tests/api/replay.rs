@@ -457,3 +457,45 @@ async fn with_two_instances_a_job_is_run_once() {
         assert_eq!(seen[&(String::new(), id.clone())], 2, "{id}");
     }
 }
+
+/// A replay goes through the endpoint's own protection: its rate limit spaces the replayed
+/// deliveries as it spaces live ones.
+both_stores!(replayed_deliveries_keep_to_the_endpoints_rate_limit);
+async fn replayed_deliveries_keep_to_the_endpoints_rate_limit(backend: Backend) {
+    let app = spawn_app_on(backend, ROUTING).await;
+    events_batch(
+        &app,
+        (0..12)
+            .map(|n| json!({"type": "t", "payload": {"n": n}}))
+            .collect(),
+    )
+    .await;
+    all_sent(&app, 12).await;
+    let url = app.webhook.url.clone();
+    endpoint(
+        &app,
+        json!({"name": "limited", "url": url, "headers": {"x-to": "limited"},
+                          "rate_per_sec": 5, "burst": 1}),
+    )
+    .await;
+    let job = replay(
+        &app,
+        json!({"endpoint": "limited", "from": FROM, "mode": "missing"}),
+    )
+    .await;
+    until_done(&app, job["id"].as_str().unwrap()).await;
+    let arrivals: Vec<Instant> = app
+        .webhook
+        .received()
+        .iter()
+        .filter(|r| r.headers.get("x-to").map(String::as_str) == Some("limited"))
+        .map(|r| r.at)
+        .collect();
+    assert_eq!(arrivals.len(), 12);
+    // 5 per second with a burst of 1: the last of 12 comes at least 11 / 5 s after the first.
+    let spread = *arrivals.iter().max().unwrap() - *arrivals.iter().min().unwrap();
+    assert!(
+        spread >= Duration::from_millis(2000),
+        "12 replayed in {spread:?}"
+    );
+}
