@@ -458,8 +458,8 @@ async fn with_two_instances_a_job_is_run_once() {
     }
 }
 
-/// A replay goes through the endpoint's own protection: its rate limit spaces the replayed
-/// deliveries as it spaces live ones.
+// A replay goes through the endpoint's own protection: its rate limit spaces the replayed
+// deliveries as it spaces live ones.
 both_stores!(replayed_deliveries_keep_to_the_endpoints_rate_limit);
 async fn replayed_deliveries_keep_to_the_endpoints_rate_limit(backend: Backend) {
     let app = spawn_app_on(backend, ROUTING).await;
