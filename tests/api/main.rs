@@ -11,6 +11,7 @@ mod cli;
 mod continuous;
 mod contract;
 mod contract_handoff;
+mod contract_history;
 mod contract_isolation;
 mod contract_protect;
 mod contract_queue;

@@ -93,13 +93,21 @@ pub fn apply(
     batch: &ReplayBatch,
 ) -> Result<Option<i64>, StoreError> {
     conn.immediate_transaction(|conn| {
-        let held = diesel::sql_query(
-            "SELECT 1 FROM replays WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        // A count, read as a row: SQLite's `execute` of a SELECT reports the changes of the
+        // last write, not rows found.
+        let held: Held = diesel::sql_query(
+            "SELECT count(*) AS n FROM replays
+             WHERE id = ?1 AND lease_owner = ?2 AND status = 'running'",
         )
         .bind::<Text, _>(job.to_string())
         .bind::<Text, _>(owner)
-        .execute(conn)?;
-        if held == 0 {
+        .get_result(conn)?;
+        if held.n == 0 {
             return Ok(None);
         }
         let now = millis(Utc::now());
