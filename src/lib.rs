@@ -23,6 +23,7 @@ pub mod protect;
 pub mod replay;
 pub mod retention;
 pub mod routing;
+pub mod rules;
 pub mod sink;
 pub mod startup;
 pub mod telemetry;

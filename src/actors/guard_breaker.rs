@@ -89,6 +89,7 @@ async fn announce(guard: &Guard, ops_name: &str, row: &EndpointRow, reason: &str
             ordering_key: None,
         }],
         hand_off: None,
+        reminders: Vec::new(),
     };
     let _ = guard.run(move |s| s.insert_event(&event)).await;
 }

@@ -23,6 +23,8 @@ pub struct NewEvent {
     /// Routes this instance delivers itself straight after the commit (see
     /// [`HandOff`](super::HandOff)); `None` leaves every delivery to the dispatchers.
     pub hand_off: Option<super::HandOff>,
+    /// What reminder rules do with it, applied in the commit that stores it.
+    pub reminders: Vec<super::RuleAction>,
 }
 
 /// One delivery an insert writes: its event, its route, its fresh id and, if the route is handed

@@ -45,6 +45,7 @@ mod pool;
 mod queries;
 mod replays;
 mod retention;
+mod rules;
 pub mod schema;
 pub mod search;
 mod sqlite;
@@ -70,10 +71,14 @@ pub use replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
 pub use retention::Pruned;
+pub use rules::{
+    ReminderQuery, ReminderRecord, RuleAction, RuleCounts, RuleNote, RuleRow, STATUS_SQL, SlotConn,
+    apply as apply_rules,
+};
 pub use sqlite::{OpenError, SqliteStore, lock_path};
 pub use traits::{
     Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, ReplayStore,
-    RetentionStore, SearchStore, Share,
+    RetentionStore, RuleStore, SearchStore, Share,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -51,6 +51,7 @@ impl NewMessage {
             idempotency: self.idempotency.clone(),
             routes: Vec::new(),
             hand_off: None,
+            reminders: Vec::new(),
         }
     }
 }

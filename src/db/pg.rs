@@ -20,8 +20,9 @@ use super::replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
 use super::retention::Pruned;
+use super::rules::{ReminderQuery, ReminderRecord, RuleCounts, RuleNote, RuleRow};
 use super::search::{PageRequest, Search, SearchPage, Target};
-use super::traits::{ProtectStore, ReplayStore, RetentionStore, SearchStore};
+use super::traits::{ProtectStore, ReplayStore, RetentionStore, RuleStore, SearchStore};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
@@ -280,6 +281,36 @@ impl SearchStore for PgStore {
 
     fn count_events(&self, search: &Search) -> Result<i64, StoreError> {
         self.with(|c| queries::count_events(c, search))
+    }
+}
+
+impl RuleStore for PgStore {
+    fn rules(&self) -> Result<Vec<RuleRow>, StoreError> {
+        self.with(queries::rules)
+    }
+
+    fn create_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError> {
+        self.with(|c| queries::create_rule(c, rule))
+    }
+
+    fn update_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError> {
+        self.with(|c| queries::update_rule(c, rule))
+    }
+
+    fn delete_rule(&self, id: Uuid) -> Result<usize, StoreError> {
+        self.with(|c| queries::delete_rule(c, id))
+    }
+
+    fn reminders(&self, query: &ReminderQuery) -> Result<Vec<ReminderRecord>, StoreError> {
+        self.with(|c| queries::reminders(c, query))
+    }
+
+    fn rule_counts(&self) -> Result<Vec<(Uuid, RuleCounts)>, StoreError> {
+        self.with(queries::rule_counts)
+    }
+
+    fn rule_notes(&self, event: Uuid) -> Result<Vec<RuleNote>, StoreError> {
+        self.with(|c| queries::rule_notes(c, event))
     }
 }
 

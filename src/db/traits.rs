@@ -14,6 +14,7 @@ use super::replays::{
     Candidate, DryRun, Enqueue, ReplayBatch, ReplayProgress, ReplayRow, ReplayStatus,
 };
 use super::retention::Pruned;
+use super::rules::{ReminderQuery, ReminderRecord, RuleCounts, RuleNote, RuleRow};
 use super::search::{PageRequest, Search, SearchPage, Target};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
@@ -249,6 +250,26 @@ pub trait RetentionStore {
     fn oldest_event(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 }
 
+/// Reminder rules and their reminders. The reminders themselves are written by the event
+/// inserts, from each event's [`RuleAction`](super::RuleAction)s, in the same transaction.
+pub trait RuleStore {
+    /// Every rule that is not deleted, by name.
+    fn rules(&self) -> Result<Vec<RuleRow>, StoreError>;
+    /// `Duplicate` when the name is taken.
+    fn create_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError>;
+    /// Replaces every field but the id and `created_at`; `Duplicate` when the name is taken.
+    fn update_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError>;
+    /// Marks it deleted (its reminders' history stays) and cancels its pending reminders;
+    /// how many were cancelled.
+    fn delete_rule(&self, id: Uuid) -> Result<usize, StoreError>;
+    /// Reminders by time, as `query` selects them.
+    fn reminders(&self, query: &ReminderQuery) -> Result<Vec<ReminderRecord>, StoreError>;
+    /// Pending and sent reminders, and the next one's time, per rule that has any.
+    fn rule_counts(&self) -> Result<Vec<(Uuid, RuleCounts)>, StoreError>;
+    /// What each rule did with the event `event`.
+    fn rule_notes(&self, event: Uuid) -> Result<Vec<RuleNote>, StoreError>;
+}
+
 /// A whole store.
 pub trait Backend:
     QueueStore
@@ -258,6 +279,7 @@ pub trait Backend:
     + SearchStore
     + ReplayStore
     + RetentionStore
+    + RuleStore
     + Send
     + Sync
     + 'static

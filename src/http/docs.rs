@@ -8,7 +8,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::{
     actions, batch, create, dispatch, endpoint_test, endpoint_views, endpoints, error,
     event_actions, event_replay, event_views, events, health, history, messages, replay_input,
-    replay_views, replays, responses, search, stats, views,
+    replay_views, replays, responses, rule_reminders, rule_views, rules, search, stats, views,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         event_actions::cancel, event_actions::retry_delivery, event_actions::cancel_delivery,
         endpoints::create, endpoints::list, endpoints::get, endpoints::update, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::secret, endpoint_test::test,
+        rules::create, rules::list, rules::get, rules::update, rules::delete, rule_reminders::preview,
+        rule_reminders::reminders,
         dispatch::start, dispatch::stop, stats::stats, history::history, health::health, health::metrics,
     ),
     components(schemas(
@@ -42,6 +44,9 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         endpoint_views::EndpointView, endpoint_views::EndpointCreated, endpoint_views::EndpointSecret,
         endpoint_views::EndpointList, endpoint_views::BreakerView, super::health_endpoints::EndpointsCheck, endpoint_views::TestEvent, endpoint_views::TestResult,
         crate::routing::Reason, crate::db::EndpointActivity, crate::db::EventCounts,
+        crate::rules::RuleInput, crate::rules::QuietInput, rule_views::RuleView, rule_views::RuleList,
+        rule_views::ReminderView, rule_views::ReminderList, rule_views::RuleNoteView,
+        rule_views::PreviewInput, rule_views::PreviewView,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
         responses::HeadTooLarge,
@@ -51,6 +56,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         (name = "endpoints", description = "Where events go: types, channels, a content filter and a payload template"),
         (name = "messages", description = "Create, list, inspect, retry and cancel messages (events of type `message`)"),
         (name = "replays", description = "Send stored events again, from a point in time: count first, then a job that survives restarts"),
+        (name = "rules", description = "Reminder rules: an event schedules notifications ahead of a date in its payload, moved when the date moves and cancelled when the subject is done"),
         (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
         (name = "operations", description = "Health, statistics and metrics"),
     ),

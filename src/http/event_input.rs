@@ -45,6 +45,7 @@ pub fn parse_event(body: &CreateEvent) -> Result<NewEvent, String> {
         idempotency: None,
         routes: Vec::new(),
         hand_off: None,
+        reminders: Vec::new(),
     })
 }
 

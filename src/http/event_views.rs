@@ -135,6 +135,14 @@ pub struct EventView {
     /// When the last delivery succeeded, once the event is `sent`.
     pub sent_at: Option<DateTime<Utc>>,
     pub deliveries: Vec<DeliveryView>,
+    /// In `GET /events/{id}`: the reminders this event scheduled, moved or cancelled (or, for a
+    /// reminder event, the reminder it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Vec<super::rule_views::ReminderView>>,
+    /// In `GET /events/{id}`: what each reminder rule did with this event, and why when it
+    /// scheduled nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<super::rule_views::RuleNoteView>>,
 }
 
 impl DeliveryView {
@@ -189,6 +197,8 @@ impl EventView {
             updated_at: e.updated_at,
             sent_at: e.sent_at,
             deliveries,
+            reminders: None,
+            rules: None,
         }
     }
 }

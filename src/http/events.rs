@@ -121,7 +121,7 @@ pub async fn create_batch(
     get, path = "/events/{id}", tag = "events", operation_id = "getEvent",
     params(("id" = uuid::Uuid, Path, description = "Event id")),
     responses(
-        (status = 200, body = EventView, description = "The event, with `delivery_attempts` in each delivery"),
+        (status = 200, body = EventView, description = "The event, with `delivery_attempts` in each delivery, the reminders it scheduled and what each rule did with it"),
         (status = 400, body = ErrorBody, description = "The id is not a UUID"),
         (status = 401, response = Unauthorized),
         (status = 404, body = ErrorBody, description = "No event with this id"),
@@ -133,12 +133,28 @@ pub async fn get(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_uuid(&id, "an event id")?;
-    let (event, attempts) = state
+    let (event, attempts, reminders, notes) = state
         .store
-        .run(Op::Read, move |s| s.get_event(id))
+        .run(Op::Read, move |s| {
+            let (event, attempts) = s.get_event(id)?;
+            let query = crate::db::ReminderQuery {
+                event: Some(id),
+                limit: 1000,
+                ..Default::default()
+            };
+            Ok((event, attempts, s.reminders(&query)?, s.rule_notes(id)?))
+        })
         .await
         .map_err(not_found("event"))?;
-    Ok(HttpResponse::Ok().json(EventView::detail(&event, attempts)))
+    let mut view = EventView::detail(&event, attempts);
+    view.reminders = Some(
+        reminders
+            .iter()
+            .map(super::rule_views::ReminderView::of)
+            .collect(),
+    );
+    view.rules = Some(notes.into_iter().map(Into::into).collect());
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Maps `NotFound` to a 404 that names what was not found.

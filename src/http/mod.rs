@@ -29,6 +29,9 @@ mod replay_input;
 mod replay_views;
 mod replays;
 mod responses;
+mod rule_reminders;
+mod rule_views;
+mod rules;
 mod search;
 mod search_query;
 pub mod state;
@@ -122,7 +125,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, token_required: bool) {
         .default_service(web::to(edge::not_found));
 }
 
-/// The event router's routes: `/events` and `/endpoints`.
+/// The event router's routes: `/events`, `/endpoints` and `/rules`.
 fn routing_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(api(
         web::resource("/events")
@@ -217,5 +220,31 @@ fn routing_routes(cfg: &mut web::ServiceConfig) {
     .service(api(
         web::resource("/endpoints/{id}/test").route(web::post().to(endpoint_test::test)),
         "POST",
+    ))
+    .configure(rule_routes);
+}
+
+/// Reminder rules: `/rules` and each rule's preview and reminders.
+fn rule_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(api(
+        web::resource("/rules")
+            .route(read().to(rules::list))
+            .route(web::post().to(rules::create)),
+        "GET, HEAD, POST",
+    ))
+    .service(api(
+        web::resource("/rules/{id}")
+            .route(read().to(rules::get))
+            .route(web::patch().to(rules::update))
+            .route(web::delete().to(rules::delete)),
+        "GET, HEAD, PATCH, DELETE",
+    ))
+    .service(api(
+        web::resource("/rules/{id}/preview").route(web::post().to(rule_reminders::preview)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/rules/{id}/reminders").route(read().to(rule_reminders::reminders)),
+        "GET, HEAD",
     ));
 }

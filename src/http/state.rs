@@ -75,13 +75,20 @@ impl AppState {
         Ok(inserted)
     }
 
-    /// [`Self::routed`] for each event of a batch.
+    /// [`Self::routed`] for each event of a batch, with what the reminder rules want of it.
     pub async fn routed_all(&self, mut events: Vec<NewEvent>) -> Vec<NewEvent> {
         crate::routing::fresh(&self.store, &self.endpoints).await;
+        let rules = self.endpoints.rules();
+        let now = Utc::now();
         for event in &mut events {
             event.routes = self
                 .endpoints
                 .route(&event.event_type, &event.channels, &event.payload);
+            if !rules.is_empty() {
+                event.reminders = crate::rules::plan_event(&rules, event, now, |id| {
+                    self.endpoints.get(id).map(|e| e.row.name.clone())
+                });
+            }
         }
         events
     }

@@ -7,12 +7,13 @@ use crate::db::{Op, Store, StoreError};
 /// Reads the endpoints again. The version is read first: a change that lands between the two
 /// reads makes the next check reload once more, never miss it.
 pub async fn reload(store: &Store, endpoints: &Endpoints) -> Result<(), StoreError> {
-    let (version, rows) = store
+    let (version, rows, rules) = store
         .run(Op::Read, |s| {
             let version = s.endpoints_version()?;
-            Ok((version, s.endpoints()?))
+            Ok((version, s.endpoints()?, s.rules()?))
         })
         .await?;
+    endpoints.load_rules(&rules);
     endpoints.load(rows, version);
     Ok(())
 }

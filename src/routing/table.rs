@@ -112,10 +112,12 @@ struct Table {
     by_id: HashMap<Uuid, Arc<Compiled>>,
 }
 
-/// The shared, cheaply cloned endpoint table.
+/// The shared, cheaply cloned endpoint table, with the reminder rules (read and checked with
+/// it: one version covers both).
 #[derive(Clone, Default)]
 pub struct Endpoints {
     table: Arc<RwLock<Table>>,
+    rules: Arc<RwLock<Vec<Arc<crate::rules::Rule>>>>,
     /// When the table was last known to match the store.
     checked: Arc<Mutex<Option<Instant>>>,
     /// Set while one caller checks the table against the store.
@@ -145,6 +147,26 @@ impl Endpoints {
             by_id,
         };
         self.mark_checked();
+    }
+
+    /// Replaces the rules with `rows`; a stored rule that no longer parses (written by another
+    /// version) is left out, and said once.
+    pub fn load_rules(&self, rows: &[crate::db::RuleRow]) {
+        let rules = rows
+            .iter()
+            .filter_map(|row| match crate::rules::spec::from_row(row) {
+                Ok(rule) => Some(Arc::new(rule)),
+                Err(e) => {
+                    tracing::error!(rule = %row.name, error = %e, "stored rule does not parse; it is left out");
+                    None
+                }
+            })
+            .collect();
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = rules;
+    }
+
+    pub fn rules(&self) -> Vec<Arc<crate::rules::Rule>> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// The table matches the store as of now (or the check failed, and is due again later).

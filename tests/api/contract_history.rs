@@ -51,6 +51,7 @@ fn unrouted() -> NewEvent {
         idempotency: None,
         routes: vec![],
         hand_off: None,
+        reminders: Vec::new(),
     }
 }
 

@@ -57,6 +57,7 @@ pub fn event_to(routes: &[&EndpointRow]) -> NewEvent {
             })
             .collect(),
         hand_off: None,
+        reminders: Vec::new(),
     }
 }
 

@@ -125,6 +125,7 @@ fn event(event_type: &str, payload: Value) -> NewEvent {
         idempotency: None,
         routes: vec![],
         hand_off: None,
+        reminders: Vec::new(),
     }
 }
 

@@ -192,7 +192,9 @@ pub fn version(conn: &mut PgConnection) -> Result<i64, StoreError> {
         v: i64,
     }
     let v: Version = diesel::sql_query(
-        "SELECT (coalesce(EXTRACT(EPOCH FROM max(updated_at)) * 1000000, 0))::int8 + count(*) AS v
+        "SELECT (coalesce(EXTRACT(EPOCH FROM max(updated_at)) * 1000000, 0))::int8 + count(*)
+                + (SELECT (coalesce(EXTRACT(EPOCH FROM max(updated_at)) * 1000000, 0))::int8
+                          + count(*) FROM rules) AS v
          FROM endpoints",
     )
     .get_result(conn)?;

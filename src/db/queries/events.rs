@@ -10,8 +10,10 @@ use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use uuid::Uuid;
 
 use super::super::events::*;
+use super::super::rules::apply;
 use super::super::{Batch, Inserted, StoreError};
 use super::insert::insert_all;
+use super::slots::Slots;
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -116,7 +118,7 @@ pub(super) fn with_deliveries(
 }
 
 pub fn insert_event(conn: &mut PgConnection, new: &NewEvent) -> Result<Inserted, StoreError> {
-    if new.idempotency.is_none() {
+    if new.idempotency.is_none() && new.reminders.is_empty() {
         // One statement, atomic on its own: no transaction to open and commit around it.
         return Ok(Inserted::Created(
             insert_all(conn, std::slice::from_ref(new))?.remove(0),
@@ -147,9 +149,9 @@ pub fn insert_event(conn: &mut PgConnection, new: &NewEvent) -> Result<Inserted,
                 ));
             }
         }
-        Ok(Inserted::Created(
-            insert_all(conn, std::slice::from_ref(new))?.remove(0),
-        ))
+        let stored = insert_all(conn, std::slice::from_ref(new))?.remove(0);
+        apply(&mut Slots(conn), std::slice::from_ref(new))?;
+        Ok(Inserted::Created(stored))
     })
     .or_else(|e| match (&e, &new.idempotency) {
         // Two requests with one new key raced: the loser answers as a replay would.
@@ -170,7 +172,7 @@ pub fn insert_events(
     idempotency: Option<&(String, String)>,
 ) -> Result<Batch, StoreError> {
     let ids: Vec<Uuid> = new.iter().map(|e| e.id).collect();
-    if idempotency.is_none() {
+    if idempotency.is_none() && new.iter().all(|e| e.reminders.is_empty()) {
         return Ok(Batch::Created(insert_all(conn, new)?));
     }
     conn.transaction(|conn| {
@@ -208,7 +210,9 @@ pub fn insert_events(
                 };
             }
         }
-        Ok(Batch::Created(insert_all(conn, new)?))
+        let stored = insert_all(conn, new)?;
+        apply(&mut Slots(conn), new)?;
+        Ok(Batch::Created(stored))
     })
 }
 

@@ -14,7 +14,9 @@ mod queue;
 mod replay_batch;
 mod replays;
 mod retention;
+mod rules;
 mod search;
+mod slots;
 
 pub(super) use changes::{cancel, get, retry};
 pub(super) use endpoints::{
@@ -35,4 +37,8 @@ pub(super) use replays::{
     list as replays, progress as replay_progress, set_status as set_replay_status,
 };
 pub(super) use retention::{oldest as oldest_event, prune};
+pub(super) use rules::{
+    all as rules, counts as rule_counts, create as create_rule, delete as delete_rule,
+    notes as rule_notes, reminders, update as update_rule,
+};
 pub(super) use search::{count as count_events, search as search_events};

@@ -198,7 +198,9 @@ pub fn version(conn: &mut SqliteConnection) -> Result<i64, StoreError> {
         v: i64,
     }
     let v: Version = diesel::sql_query(
-        "SELECT coalesce(max(updated_at), 0) * 1000 + count(*) AS v FROM endpoints",
+        "SELECT coalesce(max(updated_at), 0) * 1000 + count(*)
+                + (SELECT coalesce(max(updated_at), 0) * 1000 + count(*) FROM rules) AS v
+         FROM endpoints",
     )
     .get_result(conn)?;
     Ok(v.v)

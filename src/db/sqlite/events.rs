@@ -11,13 +11,15 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::super::events::*;
+use super::super::rules::apply;
 use super::super::{Batch, HandOff, Inserted, StoreError};
 use super::rows::{DELIVERY_COLUMNS, DeliveryRow, EVENT_COLUMNS, EventRow, millis, uuid};
+use super::slots::Slots;
 use crate::domain::MessageStatus;
 
 /// Inserts the events and their deliveries, and returns them as stored, in the order given: this
 /// process is the only writer, so what it wrote is what is there (no read after the write).
-fn insert_all(
+pub(super) fn insert_all(
     conn: &mut SqliteConnection,
     new: &[NewEvent],
 ) -> Result<Vec<EventRecord>, StoreError> {
@@ -204,9 +206,9 @@ pub fn insert_event(conn: &mut SqliteConnection, new: &NewEvent) -> Result<Inser
                 None => {}
             }
         }
-        Ok(Inserted::Created(
-            insert_all(conn, std::slice::from_ref(new))?.remove(0),
-        ))
+        let stored = insert_all(conn, std::slice::from_ref(new))?.remove(0);
+        apply(&mut Slots(conn), std::slice::from_ref(new))?;
+        Ok(Inserted::Created(stored))
     })
 }
 
@@ -242,7 +244,9 @@ pub fn insert_events(
             .bind::<BigInt, _>(millis(Utc::now()))
             .execute(conn)?;
         }
-        Ok(Batch::Created(insert_all(conn, new)?))
+        let stored = insert_all(conn, new)?;
+        apply(&mut Slots(conn), new)?;
+        Ok(Batch::Created(stored))
     })
 }
 

@@ -16,7 +16,9 @@ mod replay_batch;
 mod replays;
 mod retention;
 mod rows;
+mod rules;
 mod search;
+mod slots;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

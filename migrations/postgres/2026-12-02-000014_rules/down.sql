@@ -1,0 +1,3 @@
+DROP TABLE rule_notes;
+DROP TABLE reminders;
+DROP TABLE rules;
