@@ -99,13 +99,15 @@ pub async fn reminders(
     params: web::Query<ReminderParams>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
-    if let Some(status) = &params.status {
-        if !STATUSES.contains(&status.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "status: '{status}' is not one of {}",
-                STATUSES.join(", ")
-            )));
-        }
+    if let Some(status) = params
+        .status
+        .as_ref()
+        .filter(|s| !STATUSES.contains(&s.as_str()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "status: '{status}' is not one of {}",
+            STATUSES.join(", ")
+        )));
     }
     let limit = params.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {

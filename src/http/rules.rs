@@ -37,10 +37,9 @@ pub async fn current(state: &AppState, raw: &str) -> Result<RuleRow, ApiError> {
 
 /// The row `input` makes (with `id`), after checking its endpoint exists (404) and every field.
 async fn row_of(state: &AppState, input: RuleInput, id: Uuid) -> Result<RuleRow, ApiError> {
-    let name = input
-        .endpoint
-        .clone()
-        .ok_or_else(|| ApiError::BadRequest("endpoint is required".into()))?;
+    // Every field first (400), then whether the endpoint exists (404).
+    let rule = input.parse(id, Uuid::nil()).map_err(ApiError::BadRequest)?;
+    let name = input.endpoint.clone().unwrap_or_default();
     let endpoint = super::endpoints::current(state, &name)
         .await
         .map_err(|e| match e {
@@ -49,7 +48,6 @@ async fn row_of(state: &AppState, input: RuleInput, id: Uuid) -> Result<RuleRow,
             }
             other => other,
         })?;
-    let rule = input.parse(id, endpoint.id).map_err(ApiError::BadRequest)?;
     let mut spec = input;
     spec.endpoint = Some(endpoint.name);
     Ok(RuleRow {

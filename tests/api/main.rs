@@ -39,6 +39,8 @@ mod protect_order;
 mod protect_rate;
 mod queue;
 mod receiver;
+mod reminders;
+mod reminders_input;
 mod replay;
 mod resilience;
 mod retention;
