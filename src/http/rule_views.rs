@@ -8,16 +8,35 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::{ReminderRecord, RuleCounts, RuleNote, RuleRow};
-use crate::rules::RuleInput;
+use crate::rules::{QuietInput, RuleInput};
 
-/// A rule.
+/// A rule, with every default filled in.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RuleView {
     pub id: Uuid,
-    /// The rule as written (`endpoint` is the endpoint's name now).
-    #[serde(flatten)]
-    pub spec: RuleInput,
+    pub name: String,
+    pub event_type: String,
+    #[schema(value_type = Option<Object>)]
+    pub filter: Option<Value>,
+    pub subject: String,
+    pub target: String,
+    pub offsets: Vec<String>,
+    /// The endpoint's name now.
+    pub endpoint: String,
     pub endpoint_id: Uuid,
+    #[schema(value_type = Option<Object>)]
+    pub template: Option<Value>,
+    #[schema(example = "Europe/Istanbul")]
+    pub timezone: String,
+    pub quiet_hours: Option<QuietInput>,
+    #[schema(example = "09:00")]
+    pub at_time: String,
+    /// `skip` or `send_now`.
+    #[schema(example = "skip")]
+    pub past_due: String,
+    #[schema(example = "1h")]
+    pub grace: String,
+    pub cancel_on: Vec<String>,
     pub enabled: bool,
     /// Reminders waiting to be sent.
     pub pending: i64,
@@ -31,15 +50,24 @@ pub struct RuleView {
 
 impl RuleView {
     pub fn of(row: &RuleRow, endpoint: Option<String>, counts: RuleCounts) -> Self {
-        let mut spec: RuleInput = serde_json::from_value(row.spec.clone()).unwrap_or_default();
-        if endpoint.is_some() {
-            spec.endpoint = endpoint;
-        }
-        spec.enabled = None;
+        let spec: RuleInput = serde_json::from_value(row.spec.clone()).unwrap_or_default();
         Self {
             id: row.id,
-            spec,
+            name: row.name.clone(),
+            event_type: row.event_type.clone(),
+            filter: spec.filter,
+            subject: spec.subject.unwrap_or_default(),
+            target: spec.target.unwrap_or_default(),
+            offsets: spec.offsets.unwrap_or_default(),
+            endpoint: endpoint.or(spec.endpoint).unwrap_or_default(),
             endpoint_id: row.endpoint_id,
+            template: spec.template,
+            timezone: spec.timezone.unwrap_or_else(|| "UTC".into()),
+            quiet_hours: spec.quiet_hours,
+            at_time: spec.at_time.unwrap_or_else(|| "09:00".into()),
+            past_due: spec.past_due.unwrap_or_else(|| "skip".into()),
+            grace: spec.grace.unwrap_or_else(|| "1h".into()),
+            cancel_on: spec.cancel_on.unwrap_or_default(),
             enabled: row.enabled,
             pending: counts.pending,
             sent: counts.sent,

@@ -132,7 +132,7 @@ async fn a_patch_changes_what_it_gives_and_null_restores_the_default(backend: Ba
     assert_eq!(response.status().as_u16(), 200);
     let patched: Value = response.json().await.unwrap();
     assert_eq!(patched["offsets"], json!(["-3d", "0s"]));
-    assert_eq!(patched.get("timezone"), None, "{patched:#}");
+    assert_eq!(patched["timezone"], "UTC", "{patched:#}");
     assert_eq!(patched["enabled"], false);
     assert_eq!(patched["id"], created["id"]);
     // Disabled, it schedules nothing.
