@@ -11,6 +11,7 @@ const PAGE: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/dashboard.js");
 const ROUTING: &str = include_str!("assets/routing.js");
 const REPLAY: &str = include_str!("assets/replay.js");
+const RULES: &str = include_str!("assets/rules.js");
 const STYLE: &str = include_str!("assets/dashboard.css");
 
 fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
@@ -40,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(open(
         web::resource("/assets/replay.js")
             .route(read().to(|| async { asset(REPLAY, "text/javascript; charset=utf-8") })),
+        "GET, HEAD",
+    ))
+    .service(open(
+        web::resource("/assets/rules.js")
+            .route(read().to(|| async { asset(RULES, "text/javascript; charset=utf-8") })),
         "GET, HEAD",
     ))
     .service(open(

@@ -54,6 +54,8 @@ impl AppState {
             Some(hand_offs) => hand_offs.reserve(&mut event).await,
             None => None,
         };
+        // Reminders it scheduled or moved may be due before the dispatchers next look.
+        let reminds = event.reminders.iter().any(|a| a.want.is_some());
         let inserted = self
             .store
             .run(Op::Insert, move |s| s.insert_event(&event))
@@ -65,10 +67,11 @@ impl AppState {
         if let (Some(hand_offs), Some(reserved)) = (&self.hand_offs, reserved) {
             hand_offs.deliver(reserved, record);
         }
-        if record
-            .deliveries
-            .iter()
-            .any(|d| d.status == MessageStatus::Pending)
+        if reminds
+            || record
+                .deliveries
+                .iter()
+                .any(|d| d.status == MessageStatus::Pending)
         {
             self.wake.due();
         }

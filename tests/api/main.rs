@@ -19,6 +19,7 @@ mod contract_routing;
 mod dashboard;
 mod dashboard_replay;
 mod dashboard_routing;
+mod dashboard_rules;
 mod delivery;
 mod dispatch;
 mod docs;

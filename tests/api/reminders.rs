@@ -233,7 +233,16 @@ async fn a_target_that_is_gone_cancels_and_one_that_is_not_a_date_says_why(backe
 
 both_stores!(reminders_go_out_at_their_time_and_once);
 async fn reminders_go_out_at_their_time_and_once(backend: Backend) {
-    let app = spawn_app_on(backend, ROUTING).await;
+    // A fallback poll far longer than the test: the dispatcher must wake for the reminders.
+    let app = spawn_app_on(
+        backend,
+        &[
+            ("ENDPOINT_ALLOWED_NETWORKS", "127.0.0.0/8"),
+            ("DISPATCH_MODE", "continuous"),
+            ("SCHEDULER_INTERVAL", "60s"),
+        ],
+    )
+    .await;
     notify(&app).await;
     rule(&app, expiry(&["-2s", "0s"])).await;
     let (wall, clock) = (Utc::now(), Instant::now());

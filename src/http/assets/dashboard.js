@@ -301,6 +301,7 @@ async function refresh() {
         panel("/stats/history?window=15m&bucket=10s", drawChart, $("#chart-error")),
         panel("/endpoints", (list) => { drawEndpoints(list); replayEndpoints(list); }, $("#endpoints-error")),
         panel("/replays", drawReplays, $("#replays-error")),
+        panel("/rules", drawRules, $("#rules-error")),
         panel(`/messages?status=${view.status}&limit=${PAGE_SIZE}&offset=${view.offset}`, drawMessages, $("#table-error")),
         drawDetail().catch((e) => show($("#table-error"), e.message)),
       ]);
