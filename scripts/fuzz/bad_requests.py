@@ -19,6 +19,8 @@ DIGEST_SQL = """SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id)
   || coalesce((SELECT string_agg(e::text, '|' ORDER BY id) FROM events e), '')
   || coalesce((SELECT string_agg(p::text, '|' ORDER BY id) FROM endpoints p), '')
   || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
+  || coalesce((SELECT string_agg(r::text, '|' ORDER BY id) FROM rules r), '')
+  || coalesce((SELECT string_agg(x::text, '|' ORDER BY id) FROM reminders x), '')
   || (SELECT active::text FROM dispatch_state))"""
 
 
@@ -62,6 +64,14 @@ def event(body_text):
 
 def endpoint(body_text):
     return create(body_text, "/endpoints")
+
+
+def rule(field):
+    """A valid rule but for `field` (a JSON member), which replaces the base's."""
+    body = {"name": "r", "event_type": "user.set", "subject": "$.id", "target": "$.at",
+            "offsets": ["-1d"], "endpoint": "default"}
+    body.update(json.loads("{" + field + "}"))
+    return create(json.dumps(body), "/rules")
 
 
 CASES = [
@@ -139,6 +149,18 @@ CASES = [
     ("endpoint: unknown name", ("GET", "/endpoints/nobody", None, {}), 404),
     ("endpoint: delete default", ("DELETE", "/endpoints/default", None, {}), 409),
     ("endpoint test: payload not an object", ("POST", "/endpoints/default/test", b'{"type":"t","payload":1}', JSON), 400),
+    ("rule: unknown time zone", rule('"timezone":"Mars/Olympus"'), 400),
+    ("rule: quiet hours not HH:MM", rule('"quiet_hours":{"start":"10pm","end":"08:00"}'), 400),
+    ("rule: 11 offsets", rule('"offsets":["1d","2d","3d","4d","5d","6d","7d","8d","9d","10d","11d"]'), 400),
+    ("rule: offset does not parse", rule('"offsets":["soon"]'), 400),
+    ("rule: offset over 365 days", rule('"offsets":["-366d"]'), 400),
+    ("rule: target not singular", rule('"target":"$.dates[*]"'), 400),
+    ("rule: subject not singular", rule('"subject":"$..id"'), 400),
+    ("rule: cancel_on is event_type", rule('"cancel_on":["user.set"]'), 400),
+    ("rule: unknown field", rule('"offset":"-1d"'), 400),
+    ("rule: unknown endpoint", rule('"endpoint":"nobody"'), 404),
+    ("rule: unknown rule", ("GET", "/rules/nobody", None, {}), 404),
+    ("rule preview: unknown rule", ("POST", "/rules/nobody/preview", b'{"payload":{}}', JSON), 404),
 ]
 
 # Every method on every path: the ones a path does not have answer 405 with Allow.
@@ -165,6 +187,10 @@ PATHS = {
     "/endpoints/default/enable": {"POST"},
     "/endpoints/default/disable": {"POST"},
     "/endpoints/default/test": {"POST"},
+    "/rules": {"GET", "HEAD", "POST"},
+    "/rules/" + ID: {"GET", "HEAD", "PATCH", "DELETE"},
+    "/rules/" + ID + "/preview": {"POST"},
+    "/rules/" + ID + "/reminders": {"GET", "HEAD"},
 }
 for path, allowed in PATHS.items():
     for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]:

@@ -33,6 +33,8 @@ const STATUSES: [&str; 7] = [
         (status = 400, body = ErrorBody, description = "The payload is not an object, or `now` is not RFC 3339"),
         (status = 401, response = Unauthorized),
         (status = 404, body = ErrorBody, description = "No rule with this id or name"),
+        (status = 413, body = ErrorBody, description = "Body over 64 KiB"),
+        (status = 415, body = ErrorBody, description = "Content-Type is not application/json"),
         (status = 503, response = Unavailable),
     )
 )]

@@ -13,6 +13,24 @@ use crate::domain::EventType;
 use crate::routing::{Filter, Path, Template};
 
 pub const MAX_OFFSETS: usize = 10;
+/// Every field of [`RuleInput`], as a `PATCH` may name them.
+pub const FIELDS: [&str; 15] = [
+    "name",
+    "event_type",
+    "filter",
+    "subject",
+    "target",
+    "offsets",
+    "endpoint",
+    "template",
+    "timezone",
+    "quiet_hours",
+    "at_time",
+    "past_due",
+    "grace",
+    "cancel_on",
+    "enabled",
+];
 const MAX_CANCEL_ON: usize = 20;
 
 /// A reminder rule. `name`, `event_type`, `subject`, `target`, `offsets` and `endpoint` are
