@@ -13,6 +13,7 @@ use super::state::AppState;
 use crate::db::{Op, RuleCounts, RuleRow, StoreError};
 use crate::routing::reload;
 use crate::rules::RuleInput;
+use crate::rules::spec::FIELDS;
 
 /// The rule a path names, by id or by name.
 pub async fn current(state: &AppState, raw: &str) -> Result<RuleRow, ApiError> {
@@ -206,6 +207,12 @@ pub async fn update(
         .filter(|(_, v)| v.is_null())
         .map(|(k, _)| k.clone())
         .collect();
+    if let Some(unknown) = nulls.iter().find(|k| !FIELDS.contains(&k.as_str())) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid body: unknown field `{unknown}`, expected one of {}",
+            FIELDS.join(", ")
+        )));
+    }
     fields.retain(|_, v| !v.is_null());
     let patch: RuleInput = serde_json::from_value(Value::Object(fields))
         .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))?;

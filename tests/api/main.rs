@@ -41,6 +41,7 @@ mod protect_rate;
 mod queue;
 mod receiver;
 mod reminders;
+mod reminders_history;
 mod reminders_input;
 mod replay;
 mod resilience;

@@ -107,6 +107,19 @@ async fn bad_rules_are_refused_with_the_field_named_and_nothing_stored(backend: 
         "unknown field `offsetz`",
     )
     .await;
+    assert_error(
+        app.patch_json("/rules/expiry", &json!({"": null})).await,
+        400,
+        "unknown field ``",
+    )
+    .await;
+    assert_error(
+        app.patch_json("/rules/expiry", &json!({"name": null}))
+            .await,
+        400,
+        "name is required",
+    )
+    .await;
     let after = json_of(&app, "/rules/expiry").await;
     assert_eq!(after["updated_at"], stored["updated_at"]);
     assert_eq!(after["offsets"], json!(["-7d", "-1d"]));

@@ -1,5 +1,5 @@
-//! Retention on PostgreSQL: the oldest events deleted in bounded batches, with their deliveries
-//! and attempts, in one short statement each. An event with a delivery still pending or sending
+//! Retention on PostgreSQL: the oldest events deleted in bounded batches, with their deliveries,
+//! attempts and rule notes (a reminder's own row stays: it remembers what was sent), in one short statement each. An event with a delivery still pending or sending
 //! is never deleted, nor one another writer holds (`SKIP LOCKED`: a replay or a finish touching
 //! it goes first, and the next pass takes it).
 
@@ -40,6 +40,8 @@ pub fn prune(
              RETURNING 1
          ), events_gone AS (
              DELETE FROM events e USING doomed x WHERE e.id = x.id RETURNING 1
+         ), notes_gone AS (
+             DELETE FROM rule_notes n USING doomed x WHERE n.event_id = x.id RETURNING 1
          ), batches_gone AS (
              DELETE FROM batch_requests WHERE created_at < $1 RETURNING 1
          )

@@ -16,6 +16,7 @@ mod replay_batch;
 mod replays;
 mod retention;
 mod rows;
+mod rule_store;
 mod rules;
 mod search;
 mod slots;

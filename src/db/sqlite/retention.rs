@@ -44,6 +44,11 @@ pub fn prune(
         )
         .bind::<Text, _>(&ids)
         .execute(conn)?;
+        diesel::sql_query(
+            "DELETE FROM rule_notes WHERE event_id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind::<Text, _>(&ids)
+        .execute(conn)?;
         let events =
             diesel::sql_query("DELETE FROM events WHERE id IN (SELECT value FROM json_each(?1))")
                 .bind::<Text, _>(&ids)

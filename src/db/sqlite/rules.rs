@@ -304,33 +304,3 @@ pub fn notes(conn: &mut SqliteConnection, event: Uuid) -> Result<Vec<RuleNote>, 
         })
         .collect()
 }
-
-impl super::super::RuleStore for super::SqliteStore {
-    fn rules(&self) -> Result<Vec<RuleRow>, StoreError> {
-        self.read(all)
-    }
-
-    fn create_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError> {
-        self.write(|c| create(c, rule))
-    }
-
-    fn update_rule(&self, rule: &RuleRow) -> Result<RuleRow, StoreError> {
-        self.write(|c| update(c, rule))
-    }
-
-    fn delete_rule(&self, id: Uuid) -> Result<usize, StoreError> {
-        self.write(|c| delete(c, id))
-    }
-
-    fn reminders(&self, query: &ReminderQuery) -> Result<Vec<ReminderRecord>, StoreError> {
-        self.read(|c| reminders(c, query))
-    }
-
-    fn rule_counts(&self) -> Result<Vec<(Uuid, RuleCounts)>, StoreError> {
-        self.read(counts)
-    }
-
-    fn rule_notes(&self, event: Uuid) -> Result<Vec<RuleNote>, StoreError> {
-        self.read(|c| notes(c, event))
-    }
-}
