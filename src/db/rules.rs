@@ -76,6 +76,19 @@ pub struct RuleNote {
 pub const STATUS_SQL: &str = "CASE WHEN r.state <> 'scheduled' THEN r.state \
      WHEN d.id IS NULL THEN 'pruned' ELSE d.status END";
 
+/// The reminder listing both stores run: `condition` over `r` (reminders), `d` (its delivery)
+/// and `u` (its rule), then `tail` (order and limit).
+pub fn reminder_sql(condition: &str, tail: &str) -> String {
+    format!(
+        "SELECT r.id, r.rule_id, coalesce(u.name, '') AS rule, r.subject, r.offset_text, r.target,
+                r.send_at, r.event_id, r.source_event_id, r.state, r.\"current\" AS current,
+                r.reason, {STATUS_SQL} AS status, d.id AS delivery_id, d.attempts
+         FROM reminders r LEFT JOIN deliveries d ON d.event_id = r.event_id
+              LEFT JOIN rules u ON u.id = r.rule_id
+         WHERE {condition} {tail}"
+    )
+}
+
 /// What a store does for [`apply`], inside the transaction that stores the event.
 pub trait SlotConn {
     /// Holds (rule, subject) until the transaction ends, so that two events for one subject

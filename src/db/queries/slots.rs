@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::super::events::{Moved, NewEvent};
-use super::super::rules::SlotConn;
+use super::super::rules::{SlotConn, reminder_sql};
 use super::changes::count;
-use super::rules::{Reminder, reminder_sql};
+use super::rules::Reminder;
 use crate::domain::MessageStatus;
 use crate::rules::slot::SlotRow;
 

@@ -212,17 +212,6 @@ impl Reminder {
     }
 }
 
-pub(super) fn reminder_sql(condition: &str, tail: &str) -> String {
-    format!(
-        "SELECT r.id, r.rule_id, coalesce(u.name, '') AS rule, r.subject, r.offset_text, r.target,
-                r.send_at, r.event_id, r.source_event_id, r.state, r.\"current\" AS current,
-                r.reason, {STATUS_SQL} AS status, d.id AS delivery_id, d.attempts
-         FROM reminders r LEFT JOIN deliveries d ON d.event_id = r.event_id
-              LEFT JOIN rules u ON u.id = r.rule_id
-         WHERE {condition} {tail}"
-    )
-}
-
 pub fn reminders(
     conn: &mut SqliteConnection,
     q: &ReminderQuery,

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::super::events::{Moved, NewEvent};
-use super::super::rules::SlotConn;
+use super::super::rules::{SlotConn, reminder_sql};
 use super::changes::count;
 use super::rows::{millis, uuid};
-use super::rules::{Reminder, ids_json, reminder_sql};
+use super::rules::{Reminder, ids_json};
 use crate::domain::MessageStatus;
 use crate::rules::slot::SlotRow;
 
