@@ -16,6 +16,7 @@ mod contract_isolation;
 mod contract_protect;
 mod contract_queue;
 mod contract_routing;
+mod contract_rules;
 mod dashboard;
 mod dashboard_replay;
 mod dashboard_routing;
