@@ -193,3 +193,45 @@ async fn deleting_a_rule_cancels_what_is_pending_and_a_restart_keeps_the_rest(ba
     rule(&app, expiry(&["-1d"])).await;
     assert!(reminders(&app, "").await.is_empty());
 }
+
+both_stores!(a_failed_reminder_is_retried_like_any_delivery);
+async fn a_failed_reminder_is_retried_like_any_delivery(backend: Backend) {
+    let app = spawn_app_on(backend, ROUTING).await;
+    // The receiver refuses the reminder once (400: failed at once), then takes it.
+    let refused = std::sync::atomic::AtomicBool::new(false);
+    app.webhook.rule(move |r, _| {
+        let reminder = r.headers.get("x-to").map(String::as_str) == Some("notify");
+        if reminder && !refused.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            crate::receiver::Reply::status(400)
+        } else {
+            crate::receiver::Reply::accepted()
+        }
+    });
+    notify(&app).await;
+    rule(&app, expiry(&["0s"])).await;
+    let due = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    event(
+        &app,
+        json!({"type": "user.password_set",
+        "payload": {"user_id": "u1", "expires_at": due.to_rfc3339()}}),
+    )
+    .await;
+    wait_until("the reminder failed", Duration::from_secs(15), || async {
+        reminders(&app, "status=failed").await.len() == 1
+    })
+    .await;
+    let failed = reminders(&app, "status=failed").await;
+    let id = failed[0]["event_id"].as_str().unwrap();
+    assert_eq!(
+        app.post(&format!("/events/{id}/retry"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    wait_until("the reminder sent", Duration::from_secs(15), || async {
+        reminders(&app, "status=sent").await.len() == 1
+    })
+    .await;
+    assert_eq!(reminders(&app, "").await.len(), 1, "retried, not copied");
+}
