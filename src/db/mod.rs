@@ -110,6 +110,19 @@ pub enum StoreError {
     Join(#[from] tokio::task::JoinError),
 }
 
+impl StoreError {
+    /// A unique name taken is `Duplicate` saying `taken`; any other failure passes through.
+    pub(crate) fn named(e: diesel::result::Error, taken: impl FnOnce() -> String) -> Self {
+        match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Self::Duplicate(taken()),
+            other => other.into(),
+        }
+    }
+}
+
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         if is_connection_failure(&e) {

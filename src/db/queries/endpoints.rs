@@ -24,17 +24,6 @@ pub fn all(conn: &mut PgConnection) -> Result<Vec<EndpointRow>, StoreError> {
     Ok(rows.into_iter().map(Row::into_row).collect())
 }
 
-/// A taken name is `Duplicate`; any other failure passes through.
-fn named(e: diesel::result::Error, name: &str) -> StoreError {
-    match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => StoreError::Duplicate(format!("an endpoint named '{name}' exists already")),
-        other => other.into(),
-    }
-}
-
 /// What an update resets: enabling a disabled endpoint clears why it was disabled, its failing
 /// run, its breaker and its pause (its operator says it works again); a new rate restarts the
 /// adaptive rate from it.
@@ -93,7 +82,11 @@ fn write(
         .bind::<Text, _>(e.protection.on_failure.as_str())
         .get_result(conn)
         .optional()
-        .map_err(|err| named(err, &e.name))
+        .map_err(|err| {
+            StoreError::named(err, || {
+                format!("an endpoint named '{}' exists already", e.name)
+            })
+        })
 }
 
 pub fn create(conn: &mut PgConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {

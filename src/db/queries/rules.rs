@@ -60,16 +60,6 @@ pub fn all(conn: &mut PgConnection) -> Result<Vec<RuleRow>, StoreError> {
     Ok(rows.into_iter().map(Row::into_row).collect())
 }
 
-fn named(e: diesel::result::Error, name: &str) -> StoreError {
-    match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => StoreError::Duplicate(format!("a rule named '{name}' exists already")),
-        other => other.into(),
-    }
-}
-
 pub fn create(conn: &mut PgConnection, r: &RuleRow) -> Result<RuleRow, StoreError> {
     let row: Row = diesel::sql_query(format!(
         "INSERT INTO rules (id, name, event_type, endpoint_id, spec, enabled)
@@ -82,7 +72,7 @@ pub fn create(conn: &mut PgConnection, r: &RuleRow) -> Result<RuleRow, StoreErro
     .bind::<Text, _>(r.spec.to_string())
     .bind::<Bool, _>(r.enabled)
     .get_result(conn)
-    .map_err(|e| named(e, &r.name))?;
+    .map_err(|e| StoreError::named(e, || format!("a rule named '{}' exists already", r.name)))?;
     Ok(row.into_row())
 }
 
@@ -100,7 +90,7 @@ pub fn update(conn: &mut PgConnection, r: &RuleRow) -> Result<RuleRow, StoreErro
     .bind::<Bool, _>(r.enabled)
     .get_result(conn)
     .optional()
-    .map_err(|e| named(e, &r.name))?;
+    .map_err(|e| StoreError::named(e, || format!("a rule named '{}' exists already", r.name)))?;
     row.map(Row::into_row).ok_or(StoreError::NotFound)
 }
 

@@ -23,16 +23,6 @@ pub fn all(conn: &mut SqliteConnection) -> Result<Vec<EndpointRow>, StoreError> 
     rows.into_iter().map(Row::into_row).collect()
 }
 
-fn named(e: diesel::result::Error, name: &str) -> StoreError {
-    match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => StoreError::Duplicate(format!("an endpoint named '{name}' exists already")),
-        other => other.into(),
-    }
-}
-
 /// What an update resets, as on PostgreSQL: enabling a disabled endpoint clears why it was
 /// disabled, its failing run, its breaker and its pause; a new rate restarts the adaptive rate.
 const RESET: &str = "\
@@ -92,7 +82,11 @@ fn write(
         .bind::<Text, _>(e.protection.on_failure.as_str())
         .get_result(conn)
         .optional()
-        .map_err(|err| named(err, &e.name))
+        .map_err(|err| {
+            StoreError::named(err, || {
+                format!("an endpoint named '{}' exists already", e.name)
+            })
+        })
 }
 
 pub fn create(conn: &mut SqliteConnection, e: &EndpointRow) -> Result<EndpointRow, StoreError> {

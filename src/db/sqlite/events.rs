@@ -131,7 +131,7 @@ pub fn load(conn: &mut SqliteConnection, ids: &[Uuid]) -> Result<Vec<EventRecord
     with_deliveries(conn, ordered)
 }
 
-fn ids_json(ids: &[Uuid]) -> String {
+pub(super) fn ids_json(ids: &[Uuid]) -> String {
     serde_json::Value::from(ids.iter().map(|i| i.to_string()).collect::<Vec<_>>()).to_string()
 }
 

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::super::StoreError;
 use super::super::rules::*;
+use super::events::ids_json;
 use super::rows::{millis, time, uuid};
 use crate::domain::MessageStatus;
 use crate::rules::slot::{RowState, SlotRow};
@@ -59,16 +60,6 @@ pub fn all(conn: &mut SqliteConnection) -> Result<Vec<RuleRow>, StoreError> {
     rows.into_iter().map(Row::into_row).collect()
 }
 
-fn named(e: diesel::result::Error, name: &str) -> StoreError {
-    match e {
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ) => StoreError::Duplicate(format!("a rule named '{name}' exists already")),
-        other => other.into(),
-    }
-}
-
 pub fn create(conn: &mut SqliteConnection, r: &RuleRow) -> Result<RuleRow, StoreError> {
     let row: Row = diesel::sql_query(format!(
         "INSERT INTO rules (id, name, event_type, endpoint_id, spec, enabled, created_at, updated_at)
@@ -82,7 +73,7 @@ pub fn create(conn: &mut SqliteConnection, r: &RuleRow) -> Result<RuleRow, Store
     .bind::<Integer, _>(i32::from(r.enabled))
     .bind::<BigInt, _>(millis(Utc::now()))
     .get_result(conn)
-    .map_err(|e| named(e, &r.name))?;
+    .map_err(|e| StoreError::named(e, || format!("a rule named '{}' exists already", r.name)))?;
     row.into_row()
 }
 
@@ -101,7 +92,7 @@ pub fn update(conn: &mut SqliteConnection, r: &RuleRow) -> Result<RuleRow, Store
     .bind::<BigInt, _>(millis(Utc::now()))
     .get_result(conn)
     .optional()
-    .map_err(|e| named(e, &r.name))?;
+    .map_err(|e| StoreError::named(e, || format!("a rule named '{}' exists already", r.name)))?;
     row.ok_or(StoreError::NotFound)?.into_row()
 }
 
@@ -142,10 +133,6 @@ pub fn delete(conn: &mut SqliteConnection, id: Uuid) -> Result<usize, StoreError
         .execute(conn)?;
         Ok(events.len())
     })
-}
-
-pub(super) fn ids_json(ids: &[Uuid]) -> String {
-    serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>()).to_string()
 }
 
 #[derive(QueryableByName)]

@@ -12,8 +12,9 @@ use super::super::StoreError;
 use super::super::events::{Moved, NewEvent};
 use super::super::rules::{SlotConn, reminder_sql};
 use super::changes::count;
+use super::events::ids_json;
 use super::rows::{millis, uuid};
-use super::rules::{Reminder, ids_json};
+use super::rules::Reminder;
 use crate::domain::MessageStatus;
 use crate::rules::slot::SlotRow;
 
