@@ -226,7 +226,7 @@ async fn deliver_one(
                 started_at: chrono::Utc::now(),
                 duration: Duration::ZERO,
             };
-            return record(deps, claim, None, delivery).await;
+            return record(deps, claim, delivery).await;
         }
     };
     // A slot of the endpoint's rate is waited for only within what the lease leaves.
@@ -267,11 +267,16 @@ async fn deliver_one(
         .client
         .deliver(&target, &claim.event_id.to_string(), body)
         .await;
-    // The receiver has answered: its slot and its place in flight serve the next delivery
-    // while this outcome waits for its group to be written (the delivery itself stays
-    // `sending`, so it cannot start again before its outcome is committed).
+    // The endpoint's protection hears the answer while the delivery is still counted in
+    // flight, so a disable (a `410`) is committed before this endpoint's next claim. Then its
+    // slot and its place in flight serve the next delivery while this outcome waits for its
+    // group to be written (the delivery itself stays `sending`, so it cannot start again
+    // before its outcome is committed).
+    deps.guard
+        .observe(&claim, &endpoint, &delivery.outcome)
+        .await;
     drop((permit, held));
-    record(deps, claim, Some(&endpoint), delivery).await
+    record(deps, claim, delivery).await
 }
 
 /// Hands a claim back unsent, due now, its attempt given back.

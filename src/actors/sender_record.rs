@@ -1,6 +1,7 @@
-//! What the sender makes of one attempt: its metrics and log line, the endpoint's protection
-//! signal, the retry policy's decision written in a group (its history row and status), and
-//! the cache once `sent` is committed.
+//! What the sender makes of one attempt: its metrics and log line, the retry policy's
+//! decision written in a group (its history row and status), and the cache once `sent` is
+//! committed. (The endpoint's protection hears the attempt in `sender.rs`, before its place
+//! in flight is given up.)
 
 use super::Deps;
 use crate::actors::cache::RecordSent;
@@ -12,12 +13,7 @@ use crate::webhook::Delivery;
 
 /// Record one attempt: its history row and what the retry policy makes of it, in one group
 /// write; then the metrics, and the cache once `sent` is committed.
-pub(super) async fn record(
-    deps: &Deps,
-    claim: Claim,
-    endpoint: Option<&crate::routing::Compiled>,
-    delivery: Delivery,
-) -> DeliveryReport {
+pub(super) async fn record(deps: &Deps, claim: Claim, delivery: Delivery) -> DeliveryReport {
     let Delivery {
         outcome,
         started_at,
@@ -25,9 +21,6 @@ pub(super) async fn record(
     } = delivery;
     let kind = outcome.kind();
     observe(&deps.monitor, &deps.endpoints, &claim, &outcome, duration);
-    if let Some(endpoint) = endpoint {
-        deps.guard.observe(&claim, endpoint, &outcome).await;
-    }
     let recorded = Recorded {
         attempt: AttemptRecord::new(claim.number, started_at, duration, &outcome),
         finish: deps.policy.decide(claim.attempt, &outcome, fastrand_unit()),
