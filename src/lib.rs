@@ -25,6 +25,7 @@ pub mod retention;
 pub mod routing;
 pub mod rules;
 pub mod sink;
+pub mod sources;
 pub mod startup;
 pub mod telemetry;
 pub mod webhook;

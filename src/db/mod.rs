@@ -48,6 +48,7 @@ mod retention;
 mod rules;
 pub mod schema;
 pub mod search;
+mod sources;
 mod sqlite;
 mod traits;
 
@@ -75,10 +76,11 @@ pub use rules::{
     ReminderQuery, ReminderRecord, RuleAction, RuleCounts, RuleNote, RuleRow, STATUS_SQL, SlotConn,
     apply as apply_rules,
 };
+pub use sources::{Ingested, SOURCE_FINGERPRINT, SourceCounts, SourceRow, Tally};
 pub use sqlite::{OpenError, SqliteStore, lock_path};
 pub use traits::{
     Backend, Batch, EndpointStore, EventStore, Inserted, ProtectStore, QueueStore, ReplayStore,
-    RetentionStore, RuleStore, SearchStore, Share,
+    RetentionStore, RuleStore, SearchStore, Share, SourceStore,
 };
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -22,7 +22,10 @@ use super::replays::{
 use super::retention::Pruned;
 use super::rules::{ReminderQuery, ReminderRecord, RuleCounts, RuleNote, RuleRow};
 use super::search::{PageRequest, Search, SearchPage, Target};
-use super::traits::{ProtectStore, ReplayStore, RetentionStore, RuleStore, SearchStore};
+use super::sources::{Ingested, SourceRow, Tally};
+use super::traits::{
+    ProtectStore, ReplayStore, RetentionStore, RuleStore, SearchStore, SourceStore,
+};
 use super::{
     Backend, Batch, EndpointActivity, EndpointRow, EndpointStore, EventFilter, EventPage,
     EventRecord, EventStore, Inserted, NewEvent, QueueStore, Scope, StoreError, queries,
@@ -311,6 +314,33 @@ impl RuleStore for PgStore {
 
     fn rule_notes(&self, event: Uuid) -> Result<Vec<RuleNote>, StoreError> {
         self.with(|c| queries::rule_notes(c, event))
+    }
+}
+
+impl SourceStore for PgStore {
+    fn sources(&self) -> Result<Vec<SourceRow>, StoreError> {
+        self.with(queries::sources)
+    }
+
+    fn create_source(&self, source: &SourceRow) -> Result<SourceRow, StoreError> {
+        self.with(|c| queries::create_source(c, source))
+    }
+
+    fn update_source(&self, source: &SourceRow) -> Result<SourceRow, StoreError> {
+        self.with(|c| queries::update_source(c, source))
+    }
+
+    fn delete_source(&self, id: Uuid) -> Result<(), StoreError> {
+        self.with(|c| queries::delete_source(c, id))
+    }
+
+    fn ingest(
+        &self,
+        source: Uuid,
+        events: Vec<NewEvent>,
+        tally: &Tally,
+    ) -> Result<Ingested, StoreError> {
+        self.with(|c| queries::ingest(c, source, events, tally))
     }
 }
 

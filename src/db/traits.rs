@@ -16,6 +16,7 @@ use super::replays::{
 use super::retention::Pruned;
 use super::rules::{ReminderQuery, ReminderRecord, RuleCounts, RuleNote, RuleRow};
 use super::search::{PageRequest, Search, SearchPage, Target};
+use super::sources::{Ingested, SourceRow, Tally};
 use super::{
     EndpointActivity, EndpointRow, EventFilter, EventPage, EventRecord, NewEvent, Scope, StoreError,
 };
@@ -270,6 +271,28 @@ pub trait RuleStore {
     fn rule_notes(&self, event: Uuid) -> Result<Vec<RuleNote>, StoreError>;
 }
 
+/// Event sources, and the batches of entries they store.
+pub trait SourceStore {
+    /// Every source, by name.
+    fn sources(&self) -> Result<Vec<SourceRow>, StoreError>;
+    /// `Duplicate` when the name is taken.
+    fn create_source(&self, source: &SourceRow) -> Result<SourceRow, StoreError>;
+    /// Replaces the name, kind, spec and `enabled`; the counts stay. `NotFound`, or
+    /// `Duplicate` when the name is taken.
+    fn update_source(&self, source: &SourceRow) -> Result<SourceRow, StoreError>;
+    /// Forgets the source (its events stay). `NotFound` when there is none.
+    fn delete_source(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Stores a batch read by `source` in one commit, with its counts: each event carries its
+    /// entry's idempotency key, and an entry whose key is stored already is skipped (counted a
+    /// duplicate). `NotFound` (and nothing stored) when the source is gone.
+    fn ingest(
+        &self,
+        source: Uuid,
+        events: Vec<NewEvent>,
+        tally: &Tally,
+    ) -> Result<Ingested, StoreError>;
+}
+
 /// A whole store.
 pub trait Backend:
     QueueStore
@@ -280,6 +303,7 @@ pub trait Backend:
     + ReplayStore
     + RetentionStore
     + RuleStore
+    + SourceStore
     + Send
     + Sync
     + 'static

@@ -17,6 +17,7 @@ mod retention;
 mod rules;
 mod search;
 mod slots;
+mod sources;
 
 pub(super) use changes::{cancel, get, retry};
 pub(super) use endpoints::{
@@ -42,3 +43,7 @@ pub(super) use rules::{
     notes as rule_notes, reminders, update as update_rule,
 };
 pub(super) use search::{count as count_events, search as search_events};
+pub(super) use sources::{
+    all as sources, create as create_source, delete as delete_source, ingest,
+    update as update_source,
+};

@@ -20,6 +20,7 @@ mod rule_store;
 mod rules;
 mod search;
 mod slots;
+mod sources;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
