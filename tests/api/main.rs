@@ -17,6 +17,7 @@ mod contract_protect;
 mod contract_queue;
 mod contract_routing;
 mod contract_rules;
+mod contract_sources;
 mod dashboard;
 mod dashboard_replay;
 mod dashboard_routing;
