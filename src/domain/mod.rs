@@ -8,6 +8,7 @@
 mod event;
 mod message;
 mod outcome;
+pub mod patch;
 mod retry;
 
 pub use event::{EndpointName, EventStatus, EventType, parse_channel};

@@ -137,15 +137,7 @@ impl RuleInput {
     /// `self` over `base`: what a `PATCH` gives replaces what was stored, and a `null` in the
     /// request body (`explicit_nulls`) clears the field.
     pub fn over(self, base: &RuleInput, explicit_nulls: &[String]) -> Result<RuleInput, String> {
-        let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
-        let patch = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        if let (Value::Object(m), Value::Object(p)) = (&mut merged, patch) {
-            m.extend(p);
-            for field in explicit_nulls {
-                m.remove(field);
-            }
-        }
-        serde_json::from_value(merged).map_err(|e| e.to_string())
+        crate::domain::patch::over(&self, base, explicit_nulls)
     }
 
     /// The rule this input makes, sending to `endpoint_id` (the handler resolves the name).

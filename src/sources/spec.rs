@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::EventType;
+use crate::domain::{EndpointName, EventType};
 use crate::routing::Path;
 
 /// Every field of [`SourceInput`], as a `PATCH` may name them.
@@ -145,27 +145,14 @@ impl SourceInput {
     /// `self` over `base`: what a `PATCH` gives replaces what was stored, and a `null` in the
     /// request body (`explicit_nulls`) clears the field.
     pub fn over(self, base: &SourceInput, explicit_nulls: &[String]) -> Result<Self, String> {
-        let mut merged = serde_json::to_value(base).map_err(|e| e.to_string())?;
-        let patch = serde_json::to_value(self).map_err(|e| e.to_string())?;
-        if let (serde_json::Value::Object(m), serde_json::Value::Object(p)) = (&mut merged, patch) {
-            m.extend(p);
-            for field in explicit_nulls {
-                m.remove(field);
-            }
-        }
-        serde_json::from_value(merged).map_err(|e| e.to_string())
+        crate::domain::patch::over(&self, base, explicit_nulls)
     }
 
     /// The source this input makes.
     pub fn parse(&self, id: Uuid) -> Result<Source, String> {
-        let name = required(&self.name, "name")?;
-        let name_ok = (1..=64).contains(&name.len())
-            && name
-                .bytes()
-                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-'));
-        if !name_ok {
-            return Err(format!("name: '{name}' must be 1 to 64 of [a-z0-9_-]"));
-        }
+        // The names of sources follow the rule of endpoints' names.
+        let name = EndpointName::parse(required(&self.name, "name")?).map_err(|e| e.0)?;
+        let name = name.as_str();
         let kind = match required(&self.kind, "kind")? {
             "redis_stream" => Kind::RedisStream,
             "nats_jetstream" => Kind::NatsJetStream,
