@@ -1,6 +1,8 @@
 //! The dashboard's Replay panel in headless Chromium: count a replay, start it, watch it end,
 //! and an error shown on the page.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use crate::chromium::Browser;
@@ -53,8 +55,12 @@ async fn the_replay_panel_counts_starts_and_shows_a_job_to_its_end() {
         json!({"counted": "5", "said": "Would send 5 event(s): late 5", "endpoint": "late",
                "progress": "5 / 5"})
     );
-    let jobs: Value = json_of(&app, "/replays").await;
-    assert_eq!(jobs["replays"][0]["succeeded"], 5, "{jobs}");
+    // "done" means every event is enqueued; the deliveries finish after it.
+    wait_until("the replay's five deliveries", Duration::from_secs(10), || async {
+        let jobs: Value = json_of(&app, "/replays").await;
+        jobs["replays"][0]["succeeded"] == 5
+    })
+    .await;
     let (error, _) = eval(browser, REFUSED).await;
     assert!(
         error.as_str().unwrap().contains("add \"confirm\": true"),
