@@ -40,6 +40,8 @@ pub struct Metrics {
     pub replayed: IntCounter,
     /// Rows deleted by retention, per table.
     pub pruned: IntCounterVec,
+    /// Per event source: state, lag and entries.
+    pub sources: crate::sources::SourceMetrics,
 }
 
 fn register<T: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: T) -> T {
@@ -240,6 +242,7 @@ impl Metrics {
                 )
                 .unwrap(),
             ),
+            sources: crate::sources::SourceMetrics::register(&r),
             registry: r,
         };
         metrics.initialise_labels();

@@ -203,6 +203,22 @@ impl Application {
             }
             .spawn();
         }
+        let sources = Arc::new(crate::sources::Live::default());
+        let source_bell = Arc::new(Notify::new());
+        crate::sources::Supervisor {
+            runner: crate::sources::Runner {
+                store: store.clone(),
+                endpoints: endpoints.clone(),
+                wake: wake.clone(),
+                live: Arc::clone(&sources),
+                settings: settings.sources,
+                metrics: monitor.metrics.sources.clone(),
+                consumer: worker_id(),
+            },
+            stop: Arc::clone(&replay_stop),
+            bell: Arc::clone(&source_bell),
+        }
+        .spawn();
         let state = web::Data::new(AppState {
             store: store.clone(),
             endpoints: endpoints.clone(),
@@ -217,6 +233,8 @@ impl Application {
             dispatch: http::state::DispatchSettingsView::of(&settings),
             hand_offs,
             replay_bell,
+            sources,
+            source_bell,
             retention: settings.retention.keep,
         });
         let token_required = settings.api_token.is_some();
@@ -297,7 +315,8 @@ impl Handles {
         if let Some(producer) = &self.producer {
             producer.do_send(StopProducing);
         }
-        // A replay or a retention batch is one transaction: stopping between two loses nothing.
+        // A replay or a retention batch is one transaction, and a source's batch is acknowledged
+        // only after its commit: stopping between two loses nothing.
         self.replay_stop.stop();
         let http = async {
             if tokio::time::timeout_at(deadline, self.server.stop(true))

@@ -30,6 +30,7 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub protect: ProtectSettings,
     pub retention: RetentionSettings,
+    pub sources: SourceSettings,
     /// When set, the API (not health, metrics or docs) requires `Authorization: Bearer <token>`.
     pub api_token: Option<Secret<String>>,
 }
@@ -116,6 +117,18 @@ pub struct RetentionSettings {
     pub keep: Option<Duration>,
     /// How often the pruner looks.
     pub every: Duration,
+}
+
+/// How event sources read their brokers (see the README, "Sources").
+#[derive(Debug, Clone, Copy)]
+pub struct SourceSettings {
+    /// A Redis entry pending this long with a consumer is taken over (`XAUTOCLAIM`); a
+    /// JetStream entry not acknowledged this long is delivered again (`ack_wait`).
+    pub claim_idle: Duration,
+    /// Entries read, and stored in one commit, at most.
+    pub batch: usize,
+    /// Reading pauses while more deliveries than this are pending.
+    pub max_backlog: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,6 +247,11 @@ impl Settings {
                     _ => Some(env.duration("EVENT_RETENTION", "30d")?),
                 },
                 every: env.duration("RETENTION_INTERVAL", "1m")?,
+            },
+            sources: SourceSettings {
+                claim_idle: env.duration("SOURCE_CLAIM_IDLE", "30s")?,
+                batch: env.number("SOURCE_BATCH", 500, (1, 1000))?,
+                max_backlog: env.number("SOURCE_MAX_BACKLOG", 100_000, (1, 100_000_000))?,
             },
             protect: ProtectSettings {
                 disable_after: env.duration("ENDPOINT_DISABLE_AFTER", "120h")?,

@@ -82,6 +82,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "How often old events are looked for",
     ),
     ("LISTEN_ADDR", "0.0.0.0:8080", "HTTP API address"),
+    (
+        "SOURCE_CLAIM_IDLE",
+        "30s",
+        "A source's entry unacknowledged this long is taken over by another instance",
+    ),
+    (
+        "SOURCE_BATCH",
+        "500",
+        "Entries a source reads and stores in one commit (1 to 1000)",
+    ),
+    (
+        "SOURCE_MAX_BACKLOG",
+        "100000",
+        "Sources stop reading while more deliveries than this are pending",
+    ),
     ("PRODUCER_ENABLED", "true", "Make fake demo messages"),
     ("PRODUCER_INTERVAL", "30s", "How often the producer runs"),
     ("PRODUCER_BATCH", "1", "Messages per producer run"),

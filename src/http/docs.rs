@@ -8,7 +8,8 @@ use utoipa_swagger_ui::SwaggerUi;
 use super::{
     actions, batch, create, dispatch, endpoint_test, endpoint_views, endpoints, error,
     event_actions, event_replay, event_views, events, health, history, messages, replay_input,
-    replay_views, replays, responses, rule_reminders, rule_views, rules, search, stats, views,
+    replay_views, replays, responses, rule_reminders, rule_views, rules, search, source_views,
+    sources, stats, views,
 };
 
 #[derive(OpenApi)]
@@ -29,7 +30,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         endpoints::create, endpoints::list, endpoints::get, endpoints::update, endpoints::delete,
         endpoints::enable, endpoints::disable, endpoints::secret, endpoint_test::test,
         rules::create, rules::list, rules::get, rules::update, rules::delete, rule_reminders::preview,
-        rule_reminders::reminders,
+        rule_reminders::reminders, sources::create, sources::list, sources::get, sources::update,
+        sources::delete, sources::pause, sources::resume,
         dispatch::start, dispatch::stop, stats::stats, history::history, health::health, health::metrics,
     ),
     components(schemas(
@@ -46,7 +48,8 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         crate::routing::Reason, crate::db::EndpointActivity, crate::db::EventCounts,
         crate::rules::RuleInput, crate::rules::QuietInput, rule_views::RuleView, rule_views::RuleList,
         rule_views::ReminderView, rule_views::ReminderList, rule_views::RuleNoteView,
-        rule_views::PreviewInput, rule_views::PreviewView,
+        rule_views::PreviewInput, rule_views::PreviewView, crate::sources::SourceInput,
+        source_views::SourceView, source_views::SourceList,
     ), responses(
         responses::Unauthorized, responses::Unavailable, responses::InvalidId, responses::UnknownId,
         responses::HeadTooLarge,
@@ -57,6 +60,7 @@ every endpoint except `/health` and `/metrics` needs `Authorization: Bearer <tok
         (name = "messages", description = "Create, list, inspect, retry and cancel messages (events of type `message`)"),
         (name = "replays", description = "Send stored events again, from a point in time: count first, then a job that survives restarts"),
         (name = "rules", description = "Reminder rules: an event schedules notifications ahead of a date in its payload, moved when the date moves and cancelled when the subject is done"),
+        (name = "sources", description = "Event sources: Redis Streams and NATS JetStream read through a consumer group, each entry stored as an event before it is acknowledged"),
         (name = "dispatch", description = "Start and stop automatic sending (shared by every instance)"),
         (name = "operations", description = "Health, statistics and metrics"),
     ),

@@ -15,8 +15,8 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`; `degraded` when the cache or the webhook is down or dispatch is stalled; `down` when
-    /// the database is.
+    /// `ok`; `degraded` when the cache, the webhook or a source's broker is down or dispatch is
+    /// stalled; `down` when the database is.
     #[schema(example = "ok")]
     pub status: &'static str,
     pub timestamp: DateTime<Utc>,
@@ -33,6 +33,47 @@ pub struct Checks {
     pub webhook: Check,
     pub dispatcher: DispatcherCheck,
     pub endpoints: EndpointsCheck,
+    pub sources: SourcesCheck,
+}
+
+/// The event sources' brokers, as this instance's readers see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourcesCheck {
+    /// `up`, or `degraded` while a source's broker fails (Herald's status is then `degraded`
+    /// too, never `down`: HTTP events and deliveries go on).
+    #[schema(example = "up")]
+    pub status: &'static str,
+    /// Enabled sources.
+    pub enabled: usize,
+    /// The sources failing, with the cause.
+    pub failing: Vec<FailingSource>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailingSource {
+    pub name: String,
+    pub error: String,
+}
+
+impl SourcesCheck {
+    fn of(rows: &[crate::db::SourceRow], live: &crate::sources::Live) -> Self {
+        let failing: Vec<FailingSource> = live
+            .failures()
+            .into_iter()
+            .filter_map(|(id, error)| {
+                let row = rows.iter().find(|r| r.id == id && r.enabled)?;
+                Some(FailingSource {
+                    name: row.name.clone(),
+                    error,
+                })
+            })
+            .collect();
+        Self {
+            status: if failing.is_empty() { "up" } else { "degraded" },
+            enabled: rows.iter().filter(|r| r.enabled).count(),
+            failing,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -103,12 +144,14 @@ async fn within<T, E: ToString>(f: impl Future<Output = Result<T, E>>) -> Result
     )
 )]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let (db, active, cache, rows) = tokio::join!(
+    let (db, active, cache, rows, source_rows) = tokio::join!(
         within(state.store.run(Op::Ping, |s| s.ping())),
         within(state.store.run(Op::DispatchState, |s| s.dispatch_active())),
         within(state.cache.ping()),
         within(state.store.run(Op::Read, |s| s.endpoints())),
+        within(state.store.run(Op::Read, |s| s.sources())),
     );
+    let sources = SourcesCheck::of(source_rows.as_deref().unwrap_or_default(), &state.sources);
     let endpoints = EndpointsCheck::of(
         rows.as_deref().unwrap_or_default(),
         state.protection.limiter(),
@@ -139,7 +182,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let status = match (&db, &cache, &webhook) {
         (Err(_), _, _) => "down",
         (Ok(()), Err(_), _) | (Ok(()), _, Err(_)) => "degraded",
-        _ if dispatcher == "stalled" => "degraded",
+        _ if dispatcher == "stalled" || !sources.failing.is_empty() => "degraded",
         _ => "ok",
     };
     let body = Health {
@@ -155,6 +198,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
                 last_progress_at: state.monitor.last_progress(),
             },
             endpoints,
+            sources,
         },
     };
     if status == "down" {
@@ -186,6 +230,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     }
     if let Ok(rows) = state.store.run(Op::Read, |s| s.endpoints()).await {
         observe(metrics, &rows);
+    }
+    if let Ok(rows) = state.store.run(Op::Read, |s| s.sources()).await {
+        metrics.sources.observe(&rows, &state.sources);
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

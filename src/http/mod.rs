@@ -34,6 +34,8 @@ mod rule_views;
 mod rules;
 mod search;
 mod search_query;
+mod source_views;
+mod sources;
 pub mod state;
 mod stats;
 mod views;
@@ -246,5 +248,31 @@ fn rule_routes(cfg: &mut web::ServiceConfig) {
     .service(api(
         web::resource("/rules/{id}/reminders").route(read().to(rule_reminders::reminders)),
         "GET, HEAD",
+    ))
+    .configure(source_routes);
+}
+
+/// Event sources: `/sources`, and each source's pause and resume.
+fn source_routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(api(
+        web::resource("/sources")
+            .route(read().to(sources::list))
+            .route(web::post().to(sources::create)),
+        "GET, HEAD, POST",
+    ))
+    .service(api(
+        web::resource("/sources/{id}")
+            .route(read().to(sources::get))
+            .route(web::patch().to(sources::update))
+            .route(web::delete().to(sources::delete)),
+        "GET, HEAD, PATCH, DELETE",
+    ))
+    .service(api(
+        web::resource("/sources/{id}/pause").route(web::post().to(sources::pause)),
+        "POST",
+    ))
+    .service(api(
+        web::resource("/sources/{id}/resume").route(web::post().to(sources::resume)),
+        "POST",
     ));
 }

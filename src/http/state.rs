@@ -35,6 +35,10 @@ pub struct AppState {
     pub hand_offs: Option<Arc<HandOffs>>,
     /// Rung when a replay job is made or resumed, so that this instance's replayer starts it.
     pub replay_bell: Arc<tokio::sync::Notify>,
+    /// What this instance's source readers are doing.
+    pub sources: Arc<crate::sources::Live>,
+    /// Rung after a change to a source, so that this instance's readers follow it at once.
+    pub source_bell: Arc<tokio::sync::Notify>,
     /// `EVENT_RETENTION`, as `/stats` shows it.
     pub retention: Option<std::time::Duration>,
 }
@@ -79,21 +83,8 @@ impl AppState {
     }
 
     /// [`Self::routed`] for each event of a batch, with what the reminder rules want of it.
-    pub async fn routed_all(&self, mut events: Vec<NewEvent>) -> Vec<NewEvent> {
-        crate::routing::fresh(&self.store, &self.endpoints).await;
-        let rules = self.endpoints.rules();
-        let now = Utc::now();
-        for event in &mut events {
-            event.routes = self
-                .endpoints
-                .route(&event.event_type, &event.channels, &event.payload);
-            if !rules.is_empty() {
-                event.reminders = crate::rules::plan_event(&rules, event, now, |id| {
-                    self.endpoints.get(id).map(|e| e.row.name.clone())
-                });
-            }
-        }
-        events
+    pub async fn routed_all(&self, events: Vec<NewEvent>) -> Vec<NewEvent> {
+        crate::routing::route_all(&self.store, &self.endpoints, events).await
     }
 }
 

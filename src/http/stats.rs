@@ -27,6 +27,8 @@ pub struct Stats {
     pub dispatch_settings: DispatchSettingsView,
     pub last_minute: LastMinute,
     pub retention: RetentionView,
+    /// Every event source, by name: its state here and its counts (as `GET /sources`).
+    pub sources: Vec<super::source_views::SourceView>,
 }
 
 /// What retention keeps, and what it deleted.
@@ -78,18 +80,28 @@ pub struct LastMinute {
                                                 "concurrency": 16, "rate_per_second": null},
                           "last_minute": {"deliveries": 2, "failures": 0},
                           "retention": {"keep_seconds": 2592000, "oldest_event_at": "2026-11-01T10:00:00Z",
-                                        "pruned": {"events": 1000, "deliveries": 1000, "attempts": 1200}}})),
+                                        "pruned": {"events": 1000, "deliveries": 1000, "attempts": 1200}},
+                          "sources": []})),
         (status = 401, response = Unauthorized),
         (status = 503, response = Unavailable),
     )
 )]
 pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (counts, active, oldest) = state
+    let (counts, active, oldest, sources) = state
         .store
         .run(Op::Counts, |s| {
-            Ok((s.counts()?, s.dispatch_active()?, s.oldest_event()?))
+            Ok((
+                s.counts()?,
+                s.dispatch_active()?,
+                s.oldest_event()?,
+                s.sources()?,
+            ))
         })
         .await?;
+    let sources = sources
+        .iter()
+        .map(|r| super::source_views::SourceView::of(r, state.sources.get(r.id).as_ref()))
+        .collect();
     let pruned = |table: &str| {
         state
             .monitor
@@ -125,5 +137,6 @@ pub async fn stats(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
                 attempts: pruned("attempts"),
             },
         },
+        sources,
     }))
 }

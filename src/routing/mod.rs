@@ -30,6 +30,6 @@ pub use path::{Path, Segment};
 pub use pointer::Pointer;
 pub use spec::{EndpointInput, generate_secret, parse_secret};
 pub use spec_protection::{DEFAULT_MAX_IN_FLIGHT, MAX_IN_FLIGHT};
-pub use sync::{fresh, reload};
+pub use sync::{fresh, reload, route_all};
 pub use table::{Compiled, Endpoints};
 pub use template::{Rendered, Scope, Template, plain};

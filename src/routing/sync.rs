@@ -1,8 +1,9 @@
 //! Keeping [`Endpoints`] in step with the store: [`reload`] after a change this instance made,
-//! and [`fresh`], the check before use that picks up changes from other instances.
+//! and [`fresh`], the check before use that picks up changes from other instances; and
+//! [`route_all`], which routes a batch by a fresh table.
 
 use super::table::Endpoints;
-use crate::db::{Op, Store, StoreError};
+use crate::db::{NewEvent, Op, Store, StoreError};
 
 /// Reads the endpoints again. The version is read first: a change that lands between the two
 /// reads makes the next check reload once more, never miss it.
@@ -41,4 +42,25 @@ pub async fn fresh(store: &Store, endpoints: &Endpoints) {
         }
         Err(_) => endpoints.mark_checked(),
     }
+}
+
+/// Each event of a batch with its routes (the enabled endpoints it matches now, by a table
+/// checked against the store within the last second) and what the reminder rules want of it.
+pub async fn route_all(
+    store: &Store,
+    endpoints: &Endpoints,
+    mut events: Vec<NewEvent>,
+) -> Vec<NewEvent> {
+    fresh(store, endpoints).await;
+    let rules = endpoints.rules();
+    let now = chrono::Utc::now();
+    for event in &mut events {
+        event.routes = endpoints.route(&event.event_type, &event.channels, &event.payload);
+        if !rules.is_empty() {
+            event.reminders = crate::rules::plan_event(&rules, event, now, |id| {
+                endpoints.get(id).map(|e| e.row.name.clone())
+            });
+        }
+    }
+    events
 }

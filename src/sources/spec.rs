@@ -148,6 +148,16 @@ impl SourceInput {
         crate::domain::patch::over(&self, base, explicit_nulls)
     }
 
+    /// The input a stored row was made from: its spec, with the row's name, kind and
+    /// `enabled` (which pause and resume change).
+    pub fn of_row(row: &crate::db::SourceRow) -> Self {
+        let mut input: Self = serde_json::from_value(row.spec.clone()).unwrap_or_default();
+        input.name = Some(row.name.clone());
+        input.kind = Some(row.kind.clone());
+        input.enabled = Some(row.enabled);
+        input
+    }
+
     /// The source this input makes.
     pub fn parse(&self, id: Uuid) -> Result<Source, String> {
         // The names of sources follow the rule of endpoints' names.

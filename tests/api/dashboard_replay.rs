@@ -56,10 +56,14 @@ async fn the_replay_panel_counts_starts_and_shows_a_job_to_its_end() {
                "progress": "5 / 5"})
     );
     // "done" means every event is enqueued; the deliveries finish after it.
-    wait_until("the replay's five deliveries", Duration::from_secs(10), || async {
-        let jobs: Value = json_of(&app, "/replays").await;
-        jobs["replays"][0]["succeeded"] == 5
-    })
+    wait_until(
+        "the replay's five deliveries",
+        Duration::from_secs(10),
+        || async {
+            let jobs: Value = json_of(&app, "/replays").await;
+            jobs["replays"][0]["succeeded"] == 5
+        },
+    )
     .await;
     let (error, _) = eval(browser, REFUSED).await;
     assert!(

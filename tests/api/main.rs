@@ -56,7 +56,8 @@ mod routing_ssrf;
 mod search;
 mod search_filter_sql;
 mod sink;
+mod sources;
 mod testdb;
-#[allow(dead_code)] // Redis is for the chaos run.
+#[allow(dead_code)] // Some servers are for the chaos run.
 #[path = "../support/throwaway.rs"]
 mod throwaway;
