@@ -19,8 +19,8 @@ const PULL_WAIT: Duration = Duration::from_secs(1);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct NatsStream {
-    /// Kept so that the connection lives as long as the reader.
-    _client: async_nats::Client,
+    /// Kept so that the connection lives as long as the reader, and asked whether it is up.
+    client: async_nats::Client,
     consumer: PullConsumer,
     batch: Vec<Message>,
 }
@@ -93,13 +93,17 @@ impl Reader for NatsStream {
             .await
             .map_err(why)?;
         Ok(Self {
-            _client: client,
+            client,
             consumer,
             batch: Vec::new(),
         })
     }
 
     async fn read(&mut self, n: usize) -> Result<Vec<Read>, String> {
+        // The client reconnects by itself; while it cannot, say so rather than pull nothing.
+        if self.client.connection_state() == async_nats::connection::State::Disconnected {
+            return Err("nats: disconnected from the server".into());
+        }
         let mut pulled = self
             .consumer
             .batch()

@@ -96,14 +96,13 @@ impl Runner {
                 }
                 match r.lag().await {
                     Ok(lag) => self.live.lag(id, lag),
-                    Err(e) if !source.enabled => {
+                    Err(e) => {
                         failures += 1;
                         self.failed(&source, e);
                         reader = None;
                         stop.wait(backoff(failures), None).await;
                         continue;
                     }
-                    Err(_) => {}
                 }
             }
             if !source.enabled {

@@ -351,3 +351,53 @@ async fn a_source_whose_broker_is_unreachable_is_stored_and_shows_failing() {
         "{failing}"
     );
 }
+
+/// `herald_source_read_total` for `source` in an instance's `/metrics`.
+pub async fn read_here(app: &TestApp, source: &str) -> u64 {
+    let text = app.get("/metrics").await.text().await.unwrap();
+    let series = format!(r#"herald_source_read_total{{source="{source}"}}"#);
+    text.lines()
+        .find(|l| l.starts_with(&series))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[actix_rt::test]
+async fn two_instances_split_one_group_and_store_each_entry_once() {
+    let small = [ROUTING, &[("SOURCE_BATCH", "20")]].concat();
+    let a = spawn_app_with(&small).await;
+    let b = spawn_on(a.db.share(), a.webhook.clone(), &small).await;
+    let stream = stream_key("split");
+    create_source(
+        &a,
+        json!({"name": "s", "kind": "redis_stream", "url": redis_url(), "stream": stream, "type": "tick"}),
+    )
+    .await;
+    for app in [&a, &b] {
+        source_until(app, "s", "its reader", |s| s["state"] == "running").await;
+    }
+    let mut redis = redis_at(&redis_url()).await;
+    let mut pipe = redis::pipe();
+    for n in 0..2000 {
+        pipe.cmd("XADD")
+            .arg(&stream)
+            .arg("*")
+            .arg("n")
+            .arg(n)
+            .ignore();
+    }
+    pipe.query_async::<()>(&mut redis).await.unwrap();
+    let done = source_until(&a, "s", "every entry", |s| s["stored"] == 2000).await;
+    assert_eq!(done["duplicates"], 0);
+    assert_eq!(
+        a.db.count_in("events", "idempotency_key LIKE 'source:s:%'"),
+        2000
+    );
+    let (here_a, here_b) = (read_here(&a, "s").await, read_here(&b, "s").await);
+    assert!(
+        here_a > 0 && here_b > 0,
+        "the entries were not split: {here_a} and {here_b}"
+    );
+    assert_eq!(here_a + here_b, 2000);
+    assert_eq!(pending(&mut redis, &stream, "herald").await, 0);
+}
