@@ -60,7 +60,7 @@ async fn swagger_ui_lists_every_operation_and_try_it_out_works() {
                 .map(move |m| format!("{} {path}", m.to_uppercase()))
         })
         .collect();
-    assert_eq!(expected.len(), 44, "{expected:?}");
+    assert_eq!(expected.len(), 51, "{expected:?}");
 
     let url = format!("{}/swagger-ui/", app.address);
     let (rendered, tried, shot) = tokio::task::spawn_blocking(move || {

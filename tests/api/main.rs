@@ -57,6 +57,7 @@ mod search;
 mod search_filter_sql;
 mod sink;
 mod sources;
+mod sources_input;
 mod sources_nats;
 mod testdb;
 #[allow(dead_code)] // Some servers are for the chaos run.

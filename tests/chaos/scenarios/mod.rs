@@ -6,6 +6,7 @@ mod fanout;
 mod outages;
 mod protect;
 mod replay;
+mod sources;
 mod storm;
 
 use std::future::Future;
@@ -34,6 +35,12 @@ pub fn all() -> Vec<(&'static str, Run)> {
         }),
         ("kill -9 during a replay", |s| {
             Box::pin(replay::kill9_mid_replay(s))
+        }),
+        ("kill -9 ×5 reading a Redis stream", |s| {
+            Box::pin(sources::redis_kill9(s))
+        }),
+        ("kill -9 ×5 reading a JetStream stream", |s| {
+            Box::pin(sources::nats_kill9(s))
         }),
         ("SIGTERM with a slow client and a busy drain", |s| {
             Box::pin(crash::sigterm(s))
