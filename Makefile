@@ -24,7 +24,7 @@ run-local: ## Zero-config: SQLite ./herald.db, in-memory cache, built-in receive
 sink: ## Run the built-in webhook receiver on :9090
 	$(CARGO) run -- sink --port 9090
 
-test: services ## Run every test against local PostgreSQL and Redis
+test: services ## Run every test against local PostgreSQL, Redis and NATS JetStream, and SQLite
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run --no-fail-fast; \
 	else \
@@ -41,7 +41,7 @@ fmt: ## Format the code
 services: ## Start local PostgreSQL and Redis when they are not running
 	@./scripts/services.sh
 
-services-install: ## Install, then start, PostgreSQL and Redis (Debian)
+services-install: ## Install, then start, PostgreSQL, Redis and NATS with JetStream (Debian)
 	@./scripts/services.sh --install
 
 up: ## docker compose up --build (app, db, redis, sink)

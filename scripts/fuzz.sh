@@ -67,18 +67,20 @@ st() { # log, args...
 # is a filter or template that is valid JSON but not valid in its language. /rules runs with them:
 # a rule names an endpoint that must exist (404), its offsets, zone and times are strings with a
 # grammar of their own, and cancel_on may not hold event_type (tests/api/reminders_input.rs).
+# /sources too: a URL needs its broker's scheme, a NATS name has no dots, a type is an event
+# type or a singular path (tests/api/sources_input.rs).
 # GET /events, GET /events/count and POST /replays also run without positive_data_acceptance:
 # a filter that is valid JSON but not a filter, a cursor Herald did not give, `from` after
 # `to`, or `mode: all` without `confirm` are rightly refused, and OpenAPI cannot state those
 # rules (tests/api/search.rs and replay.rs check each of those 400s).
 SEARCH='^/events(/count)?$|^/replays$'
 st fuzz-schemathesis.log --exclude-checks use_after_free --exclude-path /stats/history \
-  --exclude-path /messages/start --exclude-path-regex "^/endpoints|^/rules|$SEARCH"
+  --exclude-path /messages/start --exclude-path-regex "^/endpoints|^/rules|^/sources|$SEARCH"
 st fuzz-schemathesis-search.log --include-path-regex "$SEARCH" \
   --exclude-checks use_after_free,positive_data_acceptance
 st fuzz-schemathesis-history.log --include-path /stats/history \
   --exclude-checks use_after_free,positive_data_acceptance
-st fuzz-schemathesis-endpoints.log --include-path-regex '^/(endpoints|rules)' \
+st fuzz-schemathesis-endpoints.log --include-path-regex '^/(endpoints|rules|sources)' \
   --exclude-checks use_after_free,positive_data_acceptance
 test "$(curl -sf "http://127.0.0.1:$PORT/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["dispatch"])')" = inactive
 test "$(curl -sf "http://127.0.0.1:$SINK_PORT/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["requests"])')" = 0

@@ -21,6 +21,7 @@ DIGEST_SQL = """SELECT md5(coalesce((SELECT string_agg(m::text, '|' ORDER BY id)
   || coalesce((SELECT string_agg(a::text, '|' ORDER BY id) FROM delivery_attempts a), '')
   || coalesce((SELECT string_agg(r::text, '|' ORDER BY id) FROM rules r), '')
   || coalesce((SELECT string_agg(x::text, '|' ORDER BY id) FROM reminders x), '')
+  || coalesce((SELECT string_agg(s::text, '|' ORDER BY id) FROM sources s), '')
   || (SELECT active::text FROM dispatch_state))"""
 
 
@@ -72,6 +73,14 @@ def rule(field):
             "offsets": ["-1d"], "endpoint": "default"}
     body.update(json.loads("{" + field + "}"))
     return create(json.dumps(body), "/rules")
+
+
+def source(field):
+    """A valid source but for `field` (a JSON member), which replaces the base's."""
+    body = {"name": "s", "kind": "redis_stream", "url": "redis://127.0.0.1:6379",
+            "stream": "fuzz", "type": "$.type"}
+    body.update(json.loads("{" + field + "}"))
+    return create(json.dumps(body), "/sources")
 
 
 CASES = [
@@ -159,6 +168,15 @@ CASES = [
     ("rule: cancel_on is event_type", rule('"cancel_on":["user.set"]'), 400),
     ("rule: unknown field", rule('"offset":"-1d"'), 400),
     ("rule: unknown endpoint", rule('"endpoint":"nobody"'), 404),
+    ("source: unknown kind", source('"kind":"kafka"'), 400),
+    ("source: URL of the wrong scheme", source('"url":"http://127.0.0.1:6379"'), 400),
+    ("source: subject on Redis", source('"subject":"orders.>"'), 400),
+    ("source: type path not singular", source('"type":"$..type"'), 400),
+    ("source: start not a time", source('"start":"yesterday"'), 400),
+    ("source: NUL in stream", source('"stream":"a\\u0000b"'), 400),
+    ("source: NATS stream with a dot", source('"kind":"nats_jetstream","url":"nats://127.0.0.1:4222","stream":"a.b"'), 400),
+    ("source: unknown field", source('"partition":1'), 400),
+    ("source: unknown id", ("GET", "/sources/" + ID, None, {}), 404),
     ("rule: unknown rule", ("GET", "/rules/nobody", None, {}), 404),
     ("rule preview: unknown rule", ("POST", "/rules/nobody/preview", b'{"payload":{}}', JSON), 404),
 ]

@@ -12,6 +12,7 @@ const SCRIPT: &str = include_str!("assets/dashboard.js");
 const ROUTING: &str = include_str!("assets/routing.js");
 const REPLAY: &str = include_str!("assets/replay.js");
 const RULES: &str = include_str!("assets/rules.js");
+const SOURCES: &str = include_str!("assets/sources.js");
 const STYLE: &str = include_str!("assets/dashboard.css");
 
 fn asset(body: &'static str, content_type: &'static str) -> HttpResponse {
@@ -46,6 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(open(
         web::resource("/assets/rules.js")
             .route(read().to(|| async { asset(RULES, "text/javascript; charset=utf-8") })),
+        "GET, HEAD",
+    ))
+    .service(open(
+        web::resource("/assets/sources.js")
+            .route(read().to(|| async { asset(SOURCES, "text/javascript; charset=utf-8") })),
         "GET, HEAD",
     ))
     .service(open(

@@ -14,6 +14,9 @@ use super::entry::redis_fields;
 use super::runner::{Read, Reader, Runner};
 use super::spec::{Source, Start};
 
+/// An entry's fields, by name, as read.
+type Fields = Vec<(String, Vec<u8>)>;
+
 /// How long a read waits for new entries.
 const BLOCK_MS: u64 = 1000;
 
@@ -29,7 +32,7 @@ pub struct RedisStream {
     claimed_at: Instant,
     claim_cursor: String,
     /// The batch `read` returned last: ids and fields.
-    batch: Vec<(String, Vec<(String, Vec<u8>)>)>,
+    batch: Vec<(String, Fields)>,
 }
 
 fn why(e: RedisError) -> String {
@@ -48,8 +51,8 @@ pub fn start_id(start: Start) -> String {
     }
 }
 
-fn fields(entry: StreamId) -> (String, Vec<(String, Vec<u8>)>) {
-    let mut fields: Vec<(String, Vec<u8>)> = entry
+fn fields(entry: StreamId) -> (String, Fields) {
+    let mut fields: Fields = entry
         .map
         .into_iter()
         .map(|(k, v)| {

@@ -199,6 +199,10 @@ async fn the_page_and_its_assets_are_served_from_the_binary() {
     for (path, kind) in [
         ("/", "text/html"),
         ("/assets/dashboard.js", "text/javascript"),
+        ("/assets/routing.js", "text/javascript"),
+        ("/assets/replay.js", "text/javascript"),
+        ("/assets/rules.js", "text/javascript"),
+        ("/assets/sources.js", "text/javascript"),
         ("/assets/dashboard.css", "text/css"),
     ] {
         let response = app.get(path).await;

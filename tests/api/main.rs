@@ -22,6 +22,7 @@ mod dashboard;
 mod dashboard_replay;
 mod dashboard_routing;
 mod dashboard_rules;
+mod dashboard_sources;
 mod delivery;
 mod dispatch;
 mod docs;

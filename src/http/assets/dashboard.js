@@ -93,6 +93,8 @@ function drawHealth(health) {
     rows.push([name, check.status, check.backend || check.error || ""]);
   }
   rows.push(["dispatcher", health.checks.dispatcher.status, ""]);
+  const sources = health.checks.sources;
+  rows.push(["sources", sources.status, sources.failing.map((f) => f.name).join(", ")]);
   for (const [name, status, note] of rows) {
     const li = document.createElement("li");
     li.dataset.check = name;
@@ -302,6 +304,7 @@ async function refresh() {
         panel("/endpoints", (list) => { drawEndpoints(list); replayEndpoints(list); }, $("#endpoints-error")),
         panel("/replays", drawReplays, $("#replays-error")),
         panel("/rules", drawRules, $("#rules-error")),
+        panel("/sources", drawSources, $("#sources-error")),
         panel(`/messages?status=${view.status}&limit=${PAGE_SIZE}&offset=${view.offset}`, drawMessages, $("#table-error")),
         drawDetail().catch((e) => show($("#table-error"), e.message)),
       ]);
