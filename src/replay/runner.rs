@@ -59,7 +59,12 @@ impl Replayer {
                 }
                 Err(e) => {
                     if !failing {
-                        tracing::error!(error = %crate::monitor::chain(&e), "replay step failed; retrying");
+                        // The database being down is logged once by the store, with its cause.
+                        if matches!(e, StoreError::Unavailable(_)) {
+                            tracing::debug!(error = %crate::monitor::chain(&e), "replay step failed; retrying");
+                        } else {
+                            tracing::error!(error = %crate::monitor::chain(&e), "replay step failed; retrying");
+                        }
                         failing = true;
                     }
                     Duration::from_secs(1)

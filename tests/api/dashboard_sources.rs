@@ -13,6 +13,7 @@ use crate::sources::{create_source, redis_at, source_until, stream_key, xadd};
 const ROWS: &str = "(async () => {
   const row = (name) => document.querySelector(`#sources tbody tr[data-name=\"${name}\"]`);
   await waitFor(() => row('orders') && row('orders').cells[5].textContent === '2'
+    && row('orders').cells[8].textContent === '0'
     && row('nowhere') && row('nowhere').cells[3].textContent === 'failing');
   const cells = (name) => [...row(name).cells].map((c) => c.textContent);
   const health = await waitFor(() => document.querySelector('#checks li[data-check=\"sources\"]'));
