@@ -3,14 +3,13 @@
 //! [`EndpointInput`](crate::routing::EndpointInput)) and reloads the endpoint table.
 
 use actix_web::{HttpResponse, web};
-use uuid::Uuid;
 
 use super::endpoint_views::{EndpointCreated, EndpointList, EndpointSecret, EndpointView};
 use super::error::{ApiError, ErrorBody};
 use super::events::not_found;
 use super::responses::{Unauthorized, Unavailable};
 use super::state::AppState;
-use crate::db::{DEFAULT_ENDPOINT_ID, EndpointRow, Op, StoreError};
+use crate::db::{DEFAULT_ENDPOINT_ID, EndpointRow, Op};
 use crate::routing::{EndpointInput, reload};
 
 /// The window of `recent` in `GET /endpoints`.
@@ -18,23 +17,14 @@ const RECENT: chrono::Duration = chrono::Duration::minutes(15);
 
 /// The endpoint a path names, by id or by name.
 pub async fn current(state: &AppState, raw: &str) -> Result<EndpointRow, ApiError> {
-    let id = Uuid::parse_str(raw).ok();
-    let name = raw.to_owned();
-    state
-        .store
-        .run(Op::Read, move |s| {
-            s.endpoints()?
-                .into_iter()
-                .find(|e| Some(e.id) == id || e.name == name)
-                .ok_or(StoreError::NotFound)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("no endpoint with this id or name: {raw}"))
-            }
-            other => other.into(),
-        })
+    super::named::by_id_or_name(
+        state,
+        raw,
+        "endpoint",
+        |s| s.endpoints(),
+        |r| (r.id, &r.name),
+    )
+    .await
 }
 
 /// Stores `row` (a new one when `create`), then reloads the table so that the next event routes

@@ -25,6 +25,7 @@ mod health;
 mod health_endpoints;
 mod history;
 mod messages;
+mod named;
 mod replay_input;
 mod replay_views;
 mod replays;

@@ -10,30 +10,14 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{Unauthorized, Unavailable};
 use super::rule_views::{RuleList, RuleView};
 use super::state::AppState;
-use crate::db::{Op, RuleCounts, RuleRow, StoreError};
+use crate::db::{Op, RuleCounts, RuleRow};
 use crate::routing::reload;
 use crate::rules::RuleInput;
 use crate::rules::spec::FIELDS;
 
 /// The rule a path names, by id or by name.
 pub async fn current(state: &AppState, raw: &str) -> Result<RuleRow, ApiError> {
-    let id = Uuid::parse_str(raw).ok();
-    let name = raw.to_owned();
-    state
-        .store
-        .run(Op::Read, move |s| {
-            s.rules()?
-                .into_iter()
-                .find(|r| Some(r.id) == id || r.name == name)
-                .ok_or(StoreError::NotFound)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("no rule with this id or name: {raw}"))
-            }
-            other => other.into(),
-        })
+    super::named::by_id_or_name(state, raw, "rule", |s| s.rules(), |r| (r.id, &r.name)).await
 }
 
 /// The row `input` makes (with `id`), after checking its endpoint exists (404) and every field.
@@ -201,21 +185,7 @@ pub async fn update(
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let base = current(&state, &id).await?;
-    let mut fields = body.into_inner();
-    let nulls: Vec<String> = fields
-        .iter()
-        .filter(|(_, v)| v.is_null())
-        .map(|(k, _)| k.clone())
-        .collect();
-    if let Some(unknown) = nulls.iter().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::BadRequest(format!(
-            "invalid body: unknown field `{unknown}`, expected one of {}",
-            FIELDS.join(", ")
-        )));
-    }
-    fields.retain(|_, v| !v.is_null());
-    let patch: RuleInput = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))?;
+    let (patch, nulls): (RuleInput, _) = super::named::patch(body.into_inner(), &FIELDS)?;
     let stored: RuleInput = serde_json::from_value(base.spec.clone()).unwrap_or_default();
     let merged = patch.over(&stored, &nulls).map_err(ApiError::BadRequest)?;
     let mut row = row_of(&state, merged, base.id).await?;

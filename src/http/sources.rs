@@ -12,29 +12,13 @@ use super::error::{ApiError, ErrorBody};
 use super::responses::{Unauthorized, Unavailable};
 use super::source_views::{SourceList, SourceView};
 use super::state::AppState;
-use crate::db::{Op, SourceCounts, SourceRow, StoreError};
+use crate::db::{Op, SourceCounts, SourceRow};
 use crate::sources::SourceInput;
 use crate::sources::spec::FIELDS;
 
 /// The source a path names, by id or by name.
 async fn current(state: &AppState, raw: &str) -> Result<SourceRow, ApiError> {
-    let id = Uuid::parse_str(raw).ok();
-    let name = raw.to_owned();
-    state
-        .store
-        .run(Op::Read, move |s| {
-            s.sources()?
-                .into_iter()
-                .find(|r| Some(r.id) == id || r.name == name)
-                .ok_or(StoreError::NotFound)
-        })
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::NotFound(format!("no source with this id or name: {raw}"))
-            }
-            other => other.into(),
-        })
+    super::named::by_id_or_name(state, raw, "source", |s| s.sources(), |r| (r.id, &r.name)).await
 }
 
 /// The row `input` makes, every field checked (400 naming it).
@@ -163,21 +147,7 @@ pub async fn update(
     body: web::Json<Map<String, Value>>,
 ) -> Result<HttpResponse, ApiError> {
     let base = current(&state, &id).await?;
-    let mut fields = body.into_inner();
-    let nulls: Vec<String> = fields
-        .iter()
-        .filter(|(_, v)| v.is_null())
-        .map(|(k, _)| k.clone())
-        .collect();
-    if let Some(unknown) = nulls.iter().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::BadRequest(format!(
-            "invalid body: unknown field `{unknown}`, expected one of {}",
-            FIELDS.join(", ")
-        )));
-    }
-    fields.retain(|_, v| !v.is_null());
-    let patch: SourceInput = serde_json::from_value(Value::Object(fields))
-        .map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))?;
+    let (patch, nulls): (SourceInput, _) = super::named::patch(body.into_inner(), &FIELDS)?;
     let merged = patch
         .over(&SourceInput::of_row(&base), &nulls)
         .map_err(ApiError::BadRequest)?;
