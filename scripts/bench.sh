@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 SMOKE=; [ "${1:-}" = --smoke ] && { SMOKE=1; shift; set -- 3000; }
 # scripts/bench.sh --history (make bench-history): replay and retention figures only.
 HISTORY=; [ "${1:-}" = --history ] && { HISTORY=1; shift; set -- 100000; }
+# scripts/bench.sh --source [N]: the source → delivered figure only.
+SOURCE_ONLY=; [ "${1:-}" = --source ] && { SOURCE_ONLY=1; shift; }
 N=${1:-100000}
 IDLE_SECONDS=${BENCH_IDLE_SECONDS:-120}
 DB=herald_bench
@@ -86,6 +88,52 @@ echo
 echo "| figure | result | details |"
 echo "|---|---|---|"
 
+# Source → delivered: N entries pre-loaded in a Redis stream, read by a source (start: all),
+# stored in batches of SOURCE_BATCH and drained to the default endpoint. Stored/s runs from the
+# source's creation to its last entry stored; every entry must be stored once and delivered once,
+# with nothing left pending in the group.
+source_drain() {
+  fresh_db; fast_env
+  local key; key="bench:source:$(date +%s%N)"
+  python3 - "$key" "$N" <<'PY' | redis-cli -h 127.0.0.1 -p 6379 --pipe >/dev/null
+import sys
+key, n = sys.argv[1], int(sys.argv[2])
+out = sys.stdout.buffer
+def arg(a):
+    a = a.encode()
+    return b"$%d\r\n%s\r\n" % (len(a), a)
+for i in range(n):
+    body = '{"n": %d, "half": %s}' % (i, "true" if i % 2 else "false")
+    out.write(b"*7\r\n" + arg("XADD") + arg(key) + arg("*") + arg("type") + arg("order.created") + arg("json") + arg(body))
+PY
+  $LOADGEN receive --port $PORT --count "$N" > target/bench-drain.json & local rx=$!; pids+=($rx); sleep 0.3
+  herald 1; local hp=("${pids[@]:1}")
+  local h0 t0; h0=$(cpu_seconds "${hp[@]}"); pg_snapshot target/bench-pg.txt; t0=$(date +%s.%N)
+  curl -sf -H 'content-type: application/json' -d "{\"name\": \"bench\", \"kind\": \"redis_stream\",
+    \"url\": \"redis://127.0.0.1:6379\", \"stream\": \"$key\", \"start\": \"all\", \"type\": \"\$.type\",
+    \"payload\": \"\$.json\"}" http://127.0.0.1:18181/sources >/dev/null
+  local stored=0
+  for _ in $(seq 1 6000); do
+    stored=$(curl -sf http://127.0.0.1:18181/sources/bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored"])')
+    [ "$stored" -ge "$N" ] && break; sleep 0.05
+  done
+  local t1; t1=$(date +%s.%N)
+  wait $rx
+  local t2 h1 pgs; t2=$(date +%s.%N); h1=$(cpu_seconds "${hp[@]}"); pgs=$(pg_cpu_since target/bench-pg.txt)
+  local out; out=$(tail -n 1 target/bench-drain.json); check "$out"
+  local view; view=$(curl -sf http://127.0.0.1:18181/sources/bench)
+  local pending; pending=$(redis-cli -h 127.0.0.1 -p 6379 XPENDING "$key" herald | head -n 1)
+  redis-cli -h 127.0.0.1 -p 6379 DEL "$key" >/dev/null
+  [ "$stored" = "$N" ] && [ "$pending" = 0 ] && [ "$(json "$view" "duplicates")" = 0 ] ||
+    { echo "source drain: $stored of $N stored, $pending pending: $view" >&2; exit 1; }
+  echo "| source → delivered: $N entries in a Redis stream, 1 endpoint | $(awk -v a=$t0 -v b=$t1 -v n=$N 'BEGIN{printf "%.0f", n/(b-a)}') events/s stored from the stream | delivered end to end at $(awk -v a=$t0 -v b=$t2 -v n=$N 'BEGIN{printf "%.0f", n/(b-a)}') msg/s; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing, 0 entries read twice, 0 pending in the group; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$(awk -v a=$t0 -v b=$t2 'BEGIN{print b-a}') 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v p=$pgs -v a=$t0 -v b=$t2 'BEGIN{printf "%.2f", p/(b-a)}') cores; peak RSS $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/${hp[0]}/status) MiB |"
+  cleanup
+}
+if [ -n "$SOURCE_ONLY" ]; then
+  source_drain
+  exit 0
+fi
+
 if [ -n "$HISTORY" ]; then
   . scripts/bench-history.sh
   exit 0
@@ -143,47 +191,6 @@ sqlite_drain() {
 }
 sqlite_drain
 
-# Source → delivered: N entries pre-loaded in a Redis stream, read by a source (start: all),
-# stored in batches of SOURCE_BATCH and drained to the default endpoint. Stored/s runs from the
-# source's creation to its last entry stored; every entry must be stored once and delivered once,
-# with nothing left pending in the group.
-source_drain() {
-  fresh_db; fast_env
-  local key; key="bench:source:$(date +%s%N)"
-  python3 - "$key" "$N" <<'PY' | redis-cli -h 127.0.0.1 -p 6379 --pipe >/dev/null
-import sys
-key, n = sys.argv[1], int(sys.argv[2])
-out = sys.stdout.buffer
-def arg(a):
-    a = a.encode()
-    return b"$%d\r\n%s\r\n" % (len(a), a)
-for i in range(n):
-    body = '{"n": %d, "half": %s}' % (i, "true" if i % 2 else "false")
-    out.write(b"*7\r\n" + arg("XADD") + arg(key) + arg("*") + arg("type") + arg("order.created") + arg("json") + arg(body))
-PY
-  $LOADGEN receive --port $PORT --count "$N" > target/bench-drain.json & local rx=$!; pids+=($rx); sleep 0.3
-  herald 1; local hp=("${pids[@]:1}")
-  local h0 t0; h0=$(cpu_seconds "${hp[@]}"); pg_snapshot target/bench-pg.txt; t0=$(date +%s.%N)
-  curl -sf -H 'content-type: application/json' -d "{\"name\": \"bench\", \"kind\": \"redis_stream\",
-    \"url\": \"redis://127.0.0.1:6379\", \"stream\": \"$key\", \"start\": \"all\", \"type\": \"\$.type\",
-    \"payload\": \"\$.json\"}" http://127.0.0.1:18181/sources >/dev/null
-  local stored=0
-  for _ in $(seq 1 6000); do
-    stored=$(curl -sf http://127.0.0.1:18181/sources/bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["stored"])')
-    [ "$stored" -ge "$N" ] && break; sleep 0.05
-  done
-  local t1; t1=$(date +%s.%N)
-  wait $rx
-  local t2 h1 pgs; t2=$(date +%s.%N); h1=$(cpu_seconds "${hp[@]}"); pgs=$(pg_cpu_since target/bench-pg.txt)
-  local out; out=$(tail -n 1 target/bench-drain.json); check "$out"
-  local view; view=$(curl -sf http://127.0.0.1:18181/sources/bench)
-  local pending; pending=$(redis-cli -h 127.0.0.1 -p 6379 XPENDING "$key" herald | head -n 1)
-  redis-cli -h 127.0.0.1 -p 6379 DEL "$key" >/dev/null
-  [ "$stored" = "$N" ] && [ "$pending" = 0 ] && [ "$(json "$view" "duplicates")" = 0 ] ||
-    { echo "source drain: $stored of $N stored, $pending pending: $view" >&2; exit 1; }
-  echo "| source → delivered: $N entries in a Redis stream, 1 endpoint | $(awk -v a=$t0 -v b=$t1 -v n=$N 'BEGIN{printf "%.0f", n/(b-a)}') events/s stored from the stream | delivered end to end at $(awk -v a=$t0 -v b=$t2 -v n=$N 'BEGIN{printf "%.0f", n/(b-a)}') msg/s; $(json "$out" "duplicates") duplicates, $(json "$out" "missing") missing, 0 entries read twice, 0 pending in the group; CPU: Herald $(awk -v a=$h0 -v b=$h1 -v s=$(awk -v a=$t0 -v b=$t2 'BEGIN{print b-a}') 'BEGIN{printf "%.2f", (b-a)/s}') cores, PostgreSQL $(awk -v p=$pgs -v a=$t0 -v b=$t2 'BEGIN{printf "%.2f", p/(b-a)}') cores; peak RSS $(awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/${hp[0]}/status) MiB |"
-  cleanup
-}
 source_drain
 
 if [ -n "$SMOKE" ]; then

@@ -214,6 +214,7 @@ impl Application {
                 settings: settings.sources,
                 metrics: monitor.metrics.sources.clone(),
                 consumer: worker_id(),
+                behind: Arc::default(),
             },
             stop: Arc::clone(&replay_stop),
             bell: Arc::clone(&source_bell),

@@ -250,7 +250,7 @@ impl Settings {
             },
             sources: SourceSettings {
                 claim_idle: env.duration("SOURCE_CLAIM_IDLE", "30s")?,
-                batch: env.number("SOURCE_BATCH", 500, (1, 1000))?,
+                batch: env.number("SOURCE_BATCH", 1000, (1, 1000))?,
                 max_backlog: env.number("SOURCE_MAX_BACKLOG", 100_000, (1, 100_000_000))?,
             },
             protect: ProtectSettings {

@@ -89,7 +89,7 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
     ),
     (
         "SOURCE_BATCH",
-        "500",
+        "1000",
         "Entries a source reads and stores in one commit (1 to 1000)",
     ),
     (

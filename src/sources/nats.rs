@@ -22,7 +22,6 @@ pub struct NatsStream {
     /// Kept so that the connection lives as long as the reader, and asked whether it is up.
     client: async_nats::Client,
     consumer: PullConsumer,
-    batch: Vec<Message>,
 }
 
 fn why(e: impl std::fmt::Display) -> String {
@@ -49,6 +48,8 @@ fn not_found(e: &jetstream::context::GetStreamError) -> bool {
 }
 
 impl Reader for NatsStream {
+    type Batch = Vec<Message>;
+
     async fn connect(source: &Source, runner: &Runner) -> Result<Self, String> {
         let settings = &runner.settings;
         let client = async_nats::ConnectOptions::new()
@@ -92,28 +93,26 @@ impl Reader for NatsStream {
             )
             .await
             .map_err(why)?;
-        Ok(Self {
-            client,
-            consumer,
-            batch: Vec::new(),
-        })
+        Ok(Self { client, consumer })
     }
 
-    async fn read(&mut self, n: usize) -> Result<Vec<Read>, String> {
+    async fn read(&mut self, n: usize, wait: bool) -> Result<(Vec<Read>, Vec<Message>), String> {
         // The client reconnects by itself; while it cannot, say so rather than pull nothing.
         if self.client.connection_state() == async_nats::connection::State::Disconnected {
             return Err("nats: disconnected from the server".into());
         }
-        let mut pulled = self
-            .consumer
-            .batch()
-            .max_messages(n)
-            .expires(PULL_WAIT)
-            .messages()
-            .await
-            .map_err(why)?;
-        self.batch.clear();
-        let mut reads = Vec::new();
+        let mut pulled = if wait {
+            self.consumer
+                .batch()
+                .max_messages(n)
+                .expires(PULL_WAIT)
+                .messages()
+                .await
+        } else {
+            self.consumer.fetch().max_messages(n).messages().await
+        }
+        .map_err(why)?;
+        let (mut reads, mut batch) = (Vec::new(), Vec::new());
         while let Some(message) = pulled.next().await {
             let message = message.map_err(why)?;
             let id = message.info().map_err(why)?.stream_sequence.to_string();
@@ -121,25 +120,28 @@ impl Reader for NatsStream {
                 id,
                 body: nats_body(&message.payload),
             });
-            self.batch.push(message);
+            batch.push(message);
         }
-        Ok(reads)
+        Ok((reads, batch))
     }
 
-    async fn settle(&mut self, dead: &[(usize, String)]) -> Result<(), String> {
-        for (i, message) in self.batch.iter().enumerate() {
+    async fn settle(
+        &mut self,
+        batch: Vec<Message>,
+        dead: &[(usize, String)],
+    ) -> Result<(), String> {
+        for (i, message) in batch.iter().enumerate() {
             let kind = match dead.iter().any(|(d, _)| *d == i) {
                 true => AckKind::Term,
                 false => AckKind::Ack,
             };
             message.ack_with(kind).await.map_err(why)?;
         }
-        self.batch.clear();
         Ok(())
     }
 
-    async fn release(&mut self) {
-        for message in self.batch.drain(..) {
+    async fn release(&mut self, batch: Vec<Message>) {
+        for message in batch {
             // What is not handed back comes again after `ack_wait`.
             let _ = message.ack_with(AckKind::Nak(None)).await;
         }

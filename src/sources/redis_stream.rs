@@ -26,14 +26,17 @@ pub struct RedisStream {
     stream: String,
     group: String,
     consumer: String,
-    /// Own pending entries are read first.
+    /// Own pending entries are read first (when no batch of ours is in its commit).
     own_pending: bool,
+    /// Batches read and not yet settled or released.
+    in_flight: usize,
     claim_idle: Duration,
     claimed_at: Instant,
     claim_cursor: String,
-    /// The batch `read` returned last: ids and fields.
-    batch: Vec<(String, Fields)>,
 }
+
+/// A batch as read: each entry's id and fields.
+pub type Batch = Vec<(String, Fields)>;
 
 fn why(e: RedisError) -> String {
     format!("redis: {e}")
@@ -69,22 +72,21 @@ fn fields(entry: StreamId) -> (String, Fields) {
     (entry.id, fields)
 }
 
-impl RedisStream {
-    fn keep(&mut self, entries: Vec<StreamId>) -> Vec<Read> {
-        self.batch = entries.into_iter().map(fields).collect();
-        self.batch
-            .iter()
-            .map(|(id, fields)| Read {
-                id: id.clone(),
-                body: if fields.is_empty() {
-                    Err("the entry was deleted from the stream".into())
-                } else {
-                    redis_fields(fields)
-                },
-            })
-            .collect()
-    }
+fn reads(batch: &Batch) -> Vec<Read> {
+    batch
+        .iter()
+        .map(|(id, fields)| Read {
+            id: id.clone(),
+            body: if fields.is_empty() {
+                Err("the entry was deleted from the stream".into())
+            } else {
+                redis_fields(fields)
+            },
+        })
+        .collect()
+}
 
+impl RedisStream {
     async fn group_read(
         &mut self,
         n: usize,
@@ -108,7 +110,6 @@ impl RedisStream {
     }
 
     async fn take_over(&mut self, n: usize) -> Result<Vec<StreamId>, String> {
-        self.claimed_at = Instant::now();
         let reply: StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
             .arg(&self.stream)
             .arg(&self.group)
@@ -121,6 +122,11 @@ impl RedisStream {
             .await
             .map_err(why)?;
         self.claim_cursor = reply.next_stream_id;
+        // While there is something to take over, the next read looks again at once; a full
+        // pass that found nothing waits half a SOURCE_CLAIM_IDLE.
+        if reply.claimed.is_empty() && self.claim_cursor == "0-0" {
+            self.claimed_at = Instant::now();
+        }
         if !reply.claimed.is_empty() {
             tracing::info!(source = %self.name, entries = reply.claimed.len(),
                 "source took over entries another consumer left pending (SOURCE_CLAIM_IDLE)");
@@ -130,6 +136,8 @@ impl RedisStream {
 }
 
 impl Reader for RedisStream {
+    type Batch = Batch;
+
     async fn connect(source: &Source, runner: &Runner) -> Result<Self, String> {
         let settings = &runner.settings;
         let client = redis::Client::open(source.url.as_str()).map_err(why)?;
@@ -163,40 +171,42 @@ impl Reader for RedisStream {
             group: source.group.clone(),
             consumer: runner.consumer.clone(),
             own_pending: true,
+            in_flight: 0,
             claim_idle: settings.claim_idle,
             claimed_at: Instant::now(),
             claim_cursor: "0-0".into(),
-            batch: Vec::new(),
         })
     }
 
-    async fn read(&mut self, n: usize) -> Result<Vec<Read>, String> {
-        if self.own_pending {
-            let mine = self.group_read(n, "0", false).await?;
-            if !mine.is_empty() {
-                return Ok(self.keep(mine));
-            }
-            self.own_pending = false;
+    async fn read(&mut self, n: usize, wait: bool) -> Result<(Vec<Read>, Batch), String> {
+        let mut entries = Vec::new();
+        if self.own_pending && self.in_flight == 0 {
+            entries = self.group_read(n, "0", false).await?;
+            self.own_pending = !entries.is_empty();
         }
-        if self.claimed_at.elapsed() >= self.claim_idle / 2 {
-            let taken = self.take_over(n).await?;
-            if !taken.is_empty() {
-                return Ok(self.keep(taken));
-            }
+        if entries.is_empty() && self.claimed_at.elapsed() >= self.claim_idle / 2 {
+            entries = self.take_over(n).await?;
         }
-        let new = self.group_read(n, ">", true).await?;
-        Ok(self.keep(new))
+        if entries.is_empty() {
+            entries = self.group_read(n, ">", wait).await?;
+        }
+        let batch: Batch = entries.into_iter().map(fields).collect();
+        if !batch.is_empty() {
+            self.in_flight += 1;
+        }
+        Ok((reads(&batch), batch))
     }
 
-    async fn settle(&mut self, dead: &[(usize, String)]) -> Result<(), String> {
-        if self.batch.is_empty() {
+    async fn settle(&mut self, batch: Batch, dead: &[(usize, String)]) -> Result<(), String> {
+        if batch.is_empty() {
             return Ok(());
         }
+        self.in_flight = self.in_flight.saturating_sub(1);
         let mut pipe = redis::pipe();
         pipe.atomic();
         let dead_key = format!("{}:herald-dead", self.stream);
         for (i, reason) in dead {
-            let (id, fields) = &self.batch[*i];
+            let (id, fields) = &batch[*i];
             let add = pipe
                 .cmd("XADD")
                 .arg(&dead_key)
@@ -212,20 +222,20 @@ impl Reader for RedisStream {
             }
             add.ignore();
         }
-        let ids: Vec<&str> = self.batch.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<&str> = batch.iter().map(|(id, _)| id.as_str()).collect();
         pipe.cmd("XACK")
             .arg(&self.stream)
             .arg(&self.group)
             .arg(&ids)
             .ignore();
-        pipe.query_async::<()>(&mut self.conn).await.map_err(why)?;
-        self.batch.clear();
-        Ok(())
+        pipe.query_async::<()>(&mut self.conn).await.map_err(why)
     }
 
-    async fn release(&mut self) {
-        self.batch.clear();
-        self.own_pending = true;
+    async fn release(&mut self, batch: Batch) {
+        if !batch.is_empty() {
+            self.in_flight = self.in_flight.saturating_sub(1);
+            self.own_pending = true;
+        }
     }
 
     async fn lag(&mut self) -> Result<Option<u64>, String> {

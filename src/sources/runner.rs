@@ -1,22 +1,29 @@
 //! One source's reading loop, the same for every broker: read a batch, make each entry an
 //! event (or a dead entry), route the batch and store it in one commit, and only then
-//! acknowledge it. A broker that fails is retried with [`backoff`], logged once per outage;
-//! reading pauses while delivery is [`behind`](Runner::behind).
+//! acknowledge it. Up to [`DEPTH`] commits are in flight at once, so that reading the next batch
+//! does not wait for the database. A broker that fails is retried with [`backoff`], logged once
+//! per outage; reading pauses while delivery is behind (the supervisor's backlog check).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::entry;
 use super::live::Live;
 use super::spec::Source;
 use crate::actors::continuous::Wake;
 use crate::config::SourceSettings;
-use crate::db::{Op, Store, StoreError, Tally};
+use crate::db::{Ingested, Op, Store, StoreError, Tally};
 use crate::monitor::Stop;
 use crate::routing::Endpoints;
 
-/// How often a reader asks its broker for the lag, and the store for the backlog.
+/// How often a reader asks its broker for the lag.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// Batches a reader may have in their commit at once.
+pub const DEPTH: usize = 3;
 
 /// One entry as read: its id in the broker, and its content as JSON or why it has none.
 pub struct Read {
@@ -24,19 +31,26 @@ pub struct Read {
     pub body: Result<serde_json::Value, String>,
 }
 
-/// A broker's side of the loop. `settle` and `release` act on the batch `read` last returned.
+/// A broker's side of the loop. A batch `read` returns is given back to `settle` after its
+/// commit, or to `release` when it was not stored.
 pub(crate) trait Reader: Sized {
+    /// What the broker needs to acknowledge a batch.
+    type Batch: 'static;
     async fn connect(source: &Source, runner: &Runner) -> Result<Self, String>;
-    /// At most `n` entries; none when none came within about a second.
-    async fn read(&mut self, n: usize) -> Result<Vec<Read>, String>;
+    /// At most `n` entries: waiting about a second for some when `wait`, else at once.
+    async fn read(&mut self, n: usize, wait: bool) -> Result<(Vec<Read>, Self::Batch), String>;
     /// After the batch's commit: the entries at `dead` (index, reason) moved aside, and every
     /// entry of the batch acknowledged.
-    async fn settle(&mut self, dead: &[(usize, String)]) -> Result<(), String>;
+    async fn settle(&mut self, batch: Self::Batch, dead: &[(usize, String)]) -> Result<(), String>;
     /// The batch was not stored: it is to be read again.
-    async fn release(&mut self);
+    async fn release(&mut self, batch: Self::Batch);
     /// Entries not yet delivered to the group.
     async fn lag(&mut self) -> Result<Option<u64>, String>;
 }
+
+/// A batch's commit under way: the batch, its dead entries, and what the store did.
+type Commit<B> =
+    Pin<Box<dyn Future<Output = (B, Vec<(usize, String)>, Result<Ingested, StoreError>)>>>;
 
 /// What a reader shares with the rest of the instance.
 #[derive(Clone)]
@@ -50,6 +64,9 @@ pub struct Runner {
     /// This instance's name in every consumer group (`host-pid-random`): a reader that starts
     /// again reads what it left pending first.
     pub consumer: String,
+    /// More deliveries are pending than `SOURCE_MAX_BACKLOG`: every reader of this instance
+    /// waits. Set by the supervisor, off the readers' path.
+    pub behind: Arc<std::sync::atomic::AtomicBool>,
 }
 
 enum Failure {
@@ -70,9 +87,9 @@ impl Runner {
     pub(crate) async fn run<R: Reader>(self, source: Source, stop: Arc<Stop>) {
         let (id, name) = (source.id, source.name.clone());
         let mut reader: Option<R> = None;
+        let mut commits: FuturesUnordered<Commit<R::Batch>> = FuturesUnordered::new();
         let mut failures = 0;
         let mut looked = Instant::now() - LOOK_EVERY;
-        let mut behind = false;
         if source.enabled {
             self.live.reading(id, true);
         }
@@ -91,9 +108,6 @@ impl Runner {
             };
             if looked.elapsed() >= LOOK_EVERY {
                 looked = Instant::now();
-                if source.enabled {
-                    behind = self.behind(&name, behind).await;
-                }
                 match r.lag().await {
                     Ok(lag) => self.live.lag(id, lag),
                     Err(e) => {
@@ -111,11 +125,11 @@ impl Runner {
                 stop.wait(LOOK_EVERY, None).await;
                 continue;
             }
-            if behind {
-                stop.wait(LOOK_EVERY, None).await;
+            if self.behind.load(std::sync::atomic::Ordering::Relaxed) {
+                stop.wait(Duration::from_millis(100), None).await;
                 continue;
             }
-            match self.step(&source, r, &stop).await {
+            match self.step(&source, r, &stop, &mut commits).await {
                 Ok(()) => {
                     failures = 0;
                     if self.live.running(id) {
@@ -126,15 +140,20 @@ impl Runner {
                 Err(Failure::Broker(e)) => {
                     failures += 1;
                     self.failed(&source, e);
+                    self.finish(r, &mut commits).await;
                     reader = None;
                     stop.wait(backoff(failures), None).await;
                 }
                 Err(Failure::Store) => {
                     // The store logged it and /health shows it; the batch is read again.
                     failures += 1;
+                    self.finish(r, &mut commits).await;
                     stop.wait(backoff(failures), None).await;
                 }
             }
+        }
+        if let Some(r) = &mut reader {
+            self.finish(r, &mut commits).await;
         }
         self.live.remove(id);
         if source.enabled {
@@ -149,35 +168,65 @@ impl Runner {
         }
     }
 
-    /// Whether more deliveries are pending than `SOURCE_MAX_BACKLOG`; logged when it changes.
-    async fn behind(&self, name: &str, was: bool) -> bool {
-        let max = self.settings.max_backlog;
-        let Ok(counts) = self.store.run(Op::Counts, |s| s.counts()).await else {
-            return was;
+    /// Settles the next commit to end: its batch acknowledged, or given back.
+    async fn settled<R: Reader>(
+        &self,
+        r: &mut R,
+        commits: &mut FuturesUnordered<Commit<R::Batch>>,
+    ) -> Result<(), Failure> {
+        let Some((batch, dead, stored)) = commits.next().await else {
+            return Ok(());
         };
-        let now = u64::try_from(counts.pending).unwrap_or(0) > max;
-        if now != was {
-            tracing::info!(source = %name, pending = counts.pending, max_backlog = max,
-                reading = !now, "source back-pressure (SOURCE_MAX_BACKLOG)");
+        match stored {
+            Ok(stored) => {
+                r.settle(batch, &dead).await.map_err(Failure::Broker)?;
+                if stored.stored > 0 {
+                    self.wake.due();
+                }
+                Ok(())
+            }
+            Err(StoreError::NotFound) => Err(Failure::Gone),
+            Err(_) => {
+                r.release(batch).await;
+                Err(Failure::Store)
+            }
         }
-        now
     }
 
+    /// Waits for every commit in flight, acknowledging what was stored (errors are left to the
+    /// broker's redelivery: the keys make a second read harmless).
+    async fn finish<R: Reader>(&self, r: &mut R, commits: &mut FuturesUnordered<Commit<R::Batch>>) {
+        while !commits.is_empty() {
+            let _ = self.settled(r, commits).await;
+        }
+    }
+
+    /// Settles what has finished, then reads one batch and starts its commit.
     async fn step<R: Reader>(
         &self,
         source: &Source,
         r: &mut R,
         stop: &Stop,
+        commits: &mut FuturesUnordered<Commit<R::Batch>>,
     ) -> Result<(), Failure> {
-        let reads = r.read(self.settings.batch).await.map_err(Failure::Broker)?;
-        if stop.is_stopped() && !reads.is_empty() {
+        if commits.len() >= DEPTH {
+            return self.settled(r, commits).await;
+        }
+        // With commits in flight, a read does not wait: an empty one settles a commit instead.
+        let (reads, batch) = r
+            .read(self.settings.batch, commits.is_empty())
+            .await
+            .map_err(Failure::Broker)?;
+        if reads.is_empty() {
+            r.release(batch).await;
+            return self.settled(r, commits).await;
+        }
+        if stop.is_stopped() {
             // Paused, changed or shutting down while the read waited: read again later.
-            r.release().await;
+            r.release(batch).await;
             return Ok(());
         }
-        let Some(last) = reads.last().map(|e| e.id.clone()) else {
-            return Ok(());
-        };
+        let last = reads.last().map(|e| e.id.clone());
         let read = reads.len();
         self.metrics
             .read_here
@@ -197,26 +246,16 @@ impl Runner {
         let tally = Tally {
             read: read as i64,
             dead: dead.len() as i64,
-            last_entry: Some(last),
+            last_entry: last,
         };
         let events = crate::routing::route_all(&self.store, &self.endpoints, events).await;
-        let id = source.id;
-        let stored = self
-            .store
-            .run(Op::Insert, move |s| s.ingest(id, events, &tally))
-            .await;
-        let stored = match stored {
-            Ok(stored) => stored,
-            Err(StoreError::NotFound) => return Err(Failure::Gone),
-            Err(_) => {
-                r.release().await;
-                return Err(Failure::Store);
-            }
-        };
-        r.settle(&dead).await.map_err(Failure::Broker)?;
-        if stored.stored > 0 {
-            self.wake.due();
-        }
+        let (id, store) = (source.id, self.store.clone());
+        commits.push(Box::pin(async move {
+            let stored = store
+                .run(Op::Insert, move |s| s.ingest(id, events, &tally))
+                .await;
+            (batch, dead, stored)
+        }));
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +47,9 @@ impl Supervisor {
             // A failure is logged by the store, and tried again a second later.
             if let Ok(rows) = self.runner.store.run(Op::Read, |s| s.sources()).await {
                 self.sync(&rows, &mut reading);
+                if rows.iter().any(|r| r.enabled) {
+                    self.backlog().await;
+                }
             }
             if self.stop.wait(LOOK_EVERY, Some(&self.bell)).await {
                 break;
@@ -53,6 +57,24 @@ impl Supervisor {
         }
         for r in reading.values() {
             r.stop.stop();
+        }
+    }
+
+    /// Whether more deliveries are pending than `SOURCE_MAX_BACKLOG`, for every reader here;
+    /// logged when it changes. A failed count leaves it as it was.
+    async fn backlog(&self) {
+        let max = self.runner.settings.max_backlog;
+        let Ok(counts) = self.runner.store.run(Op::Counts, |s| s.counts()).await else {
+            return;
+        };
+        let now = u64::try_from(counts.pending).unwrap_or(0) > max;
+        if self.runner.behind.swap(now, Ordering::Relaxed) != now {
+            tracing::info!(
+                pending = counts.pending,
+                max_backlog = max,
+                reading = !now,
+                "sources back-pressure (SOURCE_MAX_BACKLOG)"
+            );
         }
     }
 

@@ -8,7 +8,7 @@ use crate::chromium::Browser;
 use crate::dashboard::eval;
 use crate::helpers::*;
 use crate::routing::ROUTING;
-use crate::sources::{create_source, redis_at, source_until, stream_key, xadd};
+use crate::source_helpers::{create_source, redis_at, source_until, stream_key, xadd};
 
 const ROWS: &str = "(async () => {
   const row = (name) => document.querySelector(`#sources tbody tr[data-name=\"${name}\"]`);

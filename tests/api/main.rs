@@ -57,9 +57,11 @@ mod routing_ssrf;
 mod search;
 mod search_filter_sql;
 mod sink;
+mod source_helpers;
 mod sources;
 mod sources_input;
 mod sources_nats;
+mod sources_outage;
 mod testdb;
 #[allow(dead_code)] // Some servers are for the chaos run.
 #[path = "../support/throwaway.rs"]

@@ -1,83 +1,17 @@
 //! Redis Stream sources against the real Redis, each test on a stream of its own: an entry
 //! reaches an endpoint through routing, poison entries land in the dead stream, the start modes,
-//! pause and resume, a dead consumer's pending entries taken over, and a broker outage after
-//! which reading resumes by itself. Nothing is left pending in the group.
+//! pause and resume, a dead consumer's pending entries taken over, and two instances splitting
+//! one group. Nothing is left pending in the group (outages: `sources_outage.rs`).
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
 use crate::routing::{ROUTING, endpoint, json_of};
-use crate::throwaway::ThrowawayRedis;
-
-/// A stream key no other test uses.
-pub fn stream_key(tag: &str) -> String {
-    format!("herald-test-{tag}-{}", uuid::Uuid::new_v4().simple())
-}
-
-pub async fn redis_at(url: &str) -> MultiplexedConnection {
-    redis::Client::open(url)
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
-pub async fn xadd(
-    conn: &mut MultiplexedConnection,
-    stream: &str,
-    fields: &[(&str, &str)],
-) -> String {
-    let mut cmd = redis::cmd("XADD");
-    cmd.arg(stream).arg("*");
-    for (k, v) in fields {
-        cmd.arg(*k).arg(*v);
-    }
-    cmd.query_async(conn).await.unwrap()
-}
-
-/// Entries read by the group and not acknowledged.
-pub async fn pending(conn: &mut MultiplexedConnection, stream: &str, group: &str) -> usize {
-    let reply: redis::streams::StreamPendingReply = redis::cmd("XPENDING")
-        .arg(stream)
-        .arg(group)
-        .query_async(conn)
-        .await
-        .unwrap();
-    reply.count()
-}
-
-pub async fn create_source(app: &TestApp, body: Value) -> Value {
-    let response = app.post_json("/sources", &body).await;
-    let status = response.status().as_u16();
-    let answer: Value = response.json().await.unwrap();
-    assert_eq!(status, 201, "{body} → {answer}");
-    answer
-}
-
-/// Polls `GET /sources/{name}` until `check` holds; the source then.
-pub async fn source_until(
-    app: &TestApp,
-    name: &str,
-    what: &str,
-    check: impl Fn(&Value) -> bool,
-) -> Value {
-    let path = format!("/sources/{name}");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let now = json_of(app, &path).await;
-        if check(&now) {
-            return now;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "source {name}: timed out waiting for {what}: {now:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-}
+use crate::source_helpers::{
+    create_source, pending, read_here, redis_at, source_until, stream_key, xadd,
+};
 
 both_stores!(an_entry_reaches_an_endpoint_through_routing_and_poison_goes_to_the_dead_stream);
 async fn an_entry_reaches_an_endpoint_through_routing_and_poison_goes_to_the_dead_stream(
@@ -289,77 +223,6 @@ async fn entries_a_dead_consumer_left_pending_are_taken_over() {
             .count_in("events", "idempotency_key LIKE 'source:t:%'"),
         100
     );
-}
-
-#[actix_rt::test]
-async fn a_broker_outage_shows_failing_and_reading_resumes_by_itself() {
-    let mut broker = ThrowawayRedis::start();
-    let app = spawn_app_with(ROUTING).await;
-    let stream = stream_key("outage");
-    create_source(
-        &app,
-        json!({"name": "o", "kind": "redis_stream", "url": broker.url(), "stream": stream,
-               "start": "all", "type": "tick"}),
-    )
-    .await;
-    let mut redis = redis_at(&broker.url()).await;
-    xadd(&mut redis, &stream, &[("n", "1")]).await;
-    source_until(&app, "o", "the first entry", |s| s["stored"] == 1).await;
-    broker.kill();
-    let failing = source_until(&app, "o", "failing", |s| s["state"] == "failing").await;
-    assert!(
-        failing["error"].as_str().unwrap().starts_with("redis:"),
-        "{failing}"
-    );
-    let health = json_of(&app, "/health").await;
-    assert_eq!(
-        (&health["status"], &health["checks"]["sources"]["status"]),
-        (&json!("degraded"), &json!("degraded"))
-    );
-    assert_eq!(health["checks"]["sources"]["failing"][0]["name"], "o");
-    let metrics = app.get("/metrics").await.text().await.unwrap();
-    assert!(
-        metrics.contains(r#"herald_source_state{source="o",state="failing"} 1"#),
-        "{metrics}"
-    );
-    // The broker comes back empty (no persistence): the group is made again and reading goes on.
-    broker.resume();
-    let mut redis = redis_at(&broker.url()).await;
-    source_until(&app, "o", "running again", |s| s["state"] == "running").await;
-    xadd(&mut redis, &stream, &[("n", "2")]).await;
-    let back = source_until(&app, "o", "the second entry", |s| s["stored"] == 2).await;
-    assert_eq!(back["error"], Value::Null);
-    let health = json_of(&app, "/health").await;
-    assert_eq!(health["checks"]["sources"]["status"], "up");
-}
-
-/// A source whose broker cannot be reached is stored all the same, and says why it fails.
-#[actix_rt::test]
-async fn a_source_whose_broker_is_unreachable_is_stored_and_shows_failing() {
-    let app = spawn_app_with(ROUTING).await;
-    let port = crate::throwaway::free_port();
-    create_source(
-        &app,
-        json!({"name": "nowhere", "kind": "redis_stream", "url": format!("redis://:secret@127.0.0.1:{port}"),
-               "stream": "s", "type": "tick"}),
-    )
-    .await;
-    let failing = source_until(&app, "nowhere", "failing", |s| s["state"] == "failing").await;
-    assert_eq!(failing["url"], format!("redis://:***@127.0.0.1:{port}"));
-    assert!(
-        failing["error"].as_str().unwrap().contains("redis"),
-        "{failing}"
-    );
-}
-
-/// `herald_source_read_total` for `source` in an instance's `/metrics`.
-pub async fn read_here(app: &TestApp, source: &str) -> u64 {
-    let text = app.get("/metrics").await.text().await.unwrap();
-    let series = format!(r#"herald_source_read_total{{source="{source}"}}"#);
-    text.lines()
-        .find(|l| l.starts_with(&series))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[actix_rt::test]

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::routing::{ROUTING, json_of};
-use crate::sources::create_source;
+use crate::source_helpers::create_source;
 
 fn redis_source(change: Value) -> Value {
     let mut body = json!({"name": "orders", "kind": "redis_stream", "url": "redis://127.0.0.1:6379",

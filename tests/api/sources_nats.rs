@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 use crate::routing::{ROUTING, endpoint, json_of};
-use crate::sources::{create_source, read_here, source_until};
+use crate::source_helpers::{create_source, read_here, source_until};
 use crate::throwaway::ThrowawayNats;
 
 pub const NATS_URL: &str = "nats://127.0.0.1:4222";
