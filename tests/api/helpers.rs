@@ -32,6 +32,11 @@ pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
+/// The NATS server (with JetStream) the source tests share; each test has its own stream.
+pub fn nats_url() -> String {
+    std::env::var("TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
 /// Settings for tests: fast intervals, producer off, the scheduler driven by the test.
 pub fn test_settings(
     db_url: &str,

@@ -14,8 +14,6 @@ use crate::routing::{ROUTING, endpoint, json_of};
 use crate::source_helpers::{create_source, read_here, source_until};
 use crate::throwaway::ThrowawayNats;
 
-pub const NATS_URL: &str = "nats://127.0.0.1:4222";
-
 /// A stream name no other test uses; its subjects are `<name>.>`.
 pub fn stream_name(tag: &str) -> String {
     format!("herald_test_{tag}_{}", uuid::Uuid::new_v4().simple())
@@ -74,7 +72,7 @@ async fn an_entry_reaches_an_endpoint_through_routing_and_poison_is_terminated(b
     )
     .await;
     let stream = stream_name("route");
-    let js = jetstream_at(NATS_URL).await;
+    let js = jetstream_at(&nats_url()).await;
     make_stream(&js, &stream).await;
     let subject = format!("{stream}.orders");
     for body in [
@@ -88,7 +86,7 @@ async fn an_entry_reaches_an_endpoint_through_routing_and_poison_is_terminated(b
     }
     create_source(
         &app,
-        json!({"name": "orders", "kind": "nats_jetstream", "url": NATS_URL, "stream": stream,
+        json!({"name": "orders", "kind": "nats_jetstream", "url": nats_url(), "stream": stream,
                "subject": format!("{stream}.>"), "start": "all", "type": "$.type", "payload": "$.data"}),
     )
     .await;
@@ -121,7 +119,7 @@ async fn an_entry_reaches_an_endpoint_through_routing_and_poison_is_terminated(b
 async fn a_consumer_starts_at_new_entries_at_all_of_them_or_at_a_time() {
     let app = spawn_app_with(ROUTING).await;
     let stream = stream_name("start");
-    let js = jetstream_at(NATS_URL).await;
+    let js = jetstream_at(&nats_url()).await;
     make_stream(&js, &stream).await;
     let subject = format!("{stream}.t");
     publish(&js, subject.clone(), r#"{"n": "a"}"#).await;
@@ -137,7 +135,7 @@ async fn a_consumer_starts_at_new_entries_at_all_of_them_or_at_a_time() {
     ] {
         create_source(
             &app,
-            json!({"name": name, "kind": "nats_jetstream", "url": NATS_URL, "stream": stream,
+            json!({"name": name, "kind": "nats_jetstream", "url": nats_url(), "stream": stream,
                    "group": name, "start": start, "type": "tick"}),
         )
         .await;
@@ -156,11 +154,11 @@ async fn a_consumer_starts_at_new_entries_at_all_of_them_or_at_a_time() {
 async fn a_paused_source_reads_nothing_shows_its_lag_and_resumes_where_it_stood() {
     let app = spawn_app_with(ROUTING).await;
     let stream = stream_name("pause");
-    let js = jetstream_at(NATS_URL).await;
+    let js = jetstream_at(&nats_url()).await;
     // Herald makes the stream (subjects `<stream>.>`) and the consumer.
     create_source(
         &app,
-        json!({"name": "p", "kind": "nats_jetstream", "url": NATS_URL, "stream": stream, "type": "tick"}),
+        json!({"name": "p", "kind": "nats_jetstream", "url": nats_url(), "stream": stream, "type": "tick"}),
     )
     .await;
     source_until(&app, "p", "running", |s| s["state"] == "running").await;
@@ -198,11 +196,11 @@ async fn two_instances_split_one_durable_consumer_and_store_each_entry_once() {
     let a = spawn_app_with(&small).await;
     let b = spawn_on(a.db.share(), a.webhook.clone(), &small).await;
     let stream = stream_name("split");
-    let js = jetstream_at(NATS_URL).await;
+    let js = jetstream_at(&nats_url()).await;
     make_stream(&js, &stream).await;
     create_source(
         &a,
-        json!({"name": "s", "kind": "nats_jetstream", "url": NATS_URL, "stream": stream,
+        json!({"name": "s", "kind": "nats_jetstream", "url": nats_url(), "stream": stream,
                "start": "all", "type": "tick"}),
     )
     .await;
@@ -237,7 +235,7 @@ async fn two_instances_split_one_durable_consumer_and_store_each_entry_once() {
 async fn entries_another_consumer_left_unacknowledged_come_again_after_ack_wait() {
     let app = spawn_app_with(&[ROUTING, &[("SOURCE_CLAIM_IDLE", "1s")]].concat()).await;
     let stream = stream_name("redeliver");
-    let js = jetstream_at(NATS_URL).await;
+    let js = jetstream_at(&nats_url()).await;
     make_stream(&js, &stream).await;
     let durable: jetstream::consumer::PullConsumer = js
         .get_stream(&stream)
@@ -264,7 +262,7 @@ async fn entries_another_consumer_left_unacknowledged_come_again_after_ack_wait(
     assert_eq!(taken, 10);
     create_source(
         &app,
-        json!({"name": "r", "kind": "nats_jetstream", "url": NATS_URL, "stream": stream, "type": "tick"}),
+        json!({"name": "r", "kind": "nats_jetstream", "url": nats_url(), "stream": stream, "type": "tick"}),
     )
     .await;
     let done = source_until(&app, "r", "all 50", |s| s["stored"] == 50).await;

@@ -7,13 +7,12 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::helpers::{TestDb, redis_url};
+use crate::helpers::{TestDb, nats_url, redis_url};
 use crate::process::{Herald, base_env, migrate, set_dispatch};
 use crate::receiver::TestWebhook;
 use crate::{Row, Scale};
 
 const KILLS: usize = 5;
-const NATS_URL: &str = "nats://127.0.0.1:4222";
 
 fn stored(database_url: &str, source: &str) -> Option<i64> {
     #[derive(QueryableByName)]
@@ -176,7 +175,7 @@ pub async fn redis_kill9(scale: Scale) -> Row {
 pub async fn nats_kill9(scale: Scale) -> Row {
     let n = scale.pick(10_000, 10_000);
     let stream = format!("chaos_source_{}", uuid::Uuid::new_v4().simple());
-    let js = async_nats::jetstream::new(async_nats::connect(NATS_URL).await.unwrap());
+    let js = async_nats::jetstream::new(async_nats::connect(nats_url()).await.unwrap());
     js.create_stream(async_nats::jetstream::stream::Config {
         name: stream.clone(),
         subjects: vec![format!("{stream}.>")],
@@ -198,7 +197,7 @@ pub async fn nats_kill9(scale: Scale) -> Row {
     let row = run(
         n,
         "nats_jetstream",
-        NATS_URL,
+        &nats_url(),
         &stream,
         Nats {
             js: js.clone(),
